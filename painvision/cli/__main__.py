@@ -1,0 +1,3 @@
+from painvision.cli.app import main
+
+main()

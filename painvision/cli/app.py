@@ -1,0 +1,187 @@
+"""``painvision`` command line."""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from painvision import __version__
+from painvision.errors import PainVisionError
+
+app = typer.Typer(
+    name="painvision",
+    help="Facial pain (PSPI and its action units) from video, on a CPU.",
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+out_console = Console()
+err_console = Console(stderr=True)
+
+
+def _fail(message: str, code: int = 2) -> typer.Exit:
+    err_console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    return typer.Exit(code)
+
+
+def _version(value: bool) -> None:
+    if value:
+        out_console.print(f"painvision {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
+                                          help="Print the version and exit.")] = False,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log progress details.")] = False,
+) -> None:
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+
+
+def parse_neutral(value: str | None) -> tuple[float, float] | None:
+    """``"START:END"`` seconds -> (start, end)."""
+    if value is None:
+        return None
+    parts = value.split(":")
+    try:
+        if len(parts) != 2:
+            raise ValueError
+        start, end = float(parts[0]), float(parts[1])
+    except ValueError:
+        raise typer.BadParameter(f"expected START:END in seconds (e.g. 0:3), got {value!r}") from None
+    if not (0 <= start < end):
+        raise typer.BadParameter(f"expected 0 <= START < END, got {value!r}")
+    return start, end
+
+
+@app.command()
+def analyze(
+    videos: Annotated[list[Path], typer.Argument(help="Video file(s) to analyse.",
+                                                 show_default=False)],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Directory for <stem>.csv and <stem>.json.")] = Path("out"),
+    device: Annotated[str, typer.Option(help="auto | cpu | cuda (auto picks CUDA when torch sees it).")] = "auto",
+    neutral: Annotated[str | None, typer.Option(
+        help="START:END seconds of a known neutral stretch used as the subject's baseline. "
+             "Default: automatic (the subject's most frequent expression is taken as neutral).",
+        show_default=False)] = None,
+    stride: Annotated[int, typer.Option(min=1, help="Analyse every Nth frame.")] = 1,
+    scorer: Annotated[str, typer.Option(help="Scorer: analytic.")] = "analytic",
+    max_faces: Annotated[int, typer.Option(min=1, max=8, help="Faces MediaPipe looks for per frame "
+                                           "(the subject is followed among them).")] = 2,
+    overwrite: Annotated[bool, typer.Option(help="Replace existing output files.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar or table.")] = False,
+) -> None:
+    """Per-frame PSPI and action units for each VIDEO: writes OUT/<stem>.csv and OUT/<stem>.json."""
+    from painvision.device import resolve_device
+    from painvision.landmarks.facemesh import FaceMeshOptions
+    from painvision.pipeline import SCORERS, analyze_video
+
+    neutral_s = parse_neutral(neutral)
+    if scorer not in SCORERS:
+        raise _fail(f"unknown scorer {scorer!r}: expected one of {', '.join(SCORERS)}")
+    stems: dict[str, Path] = {}
+    for v in videos:
+        if v.stem in stems:
+            raise _fail(f"{v} and {stems[v.stem]} would both write {v.stem}.csv; analyse them into different --out directories")
+        stems[v.stem] = v
+    if out.exists() and not out.is_dir():
+        raise _fail(f"--out {out} exists and is not a directory")
+    if not overwrite:
+        for stem in stems:
+            for ext in (".csv", ".json"):
+                target = out / f"{stem}{ext}"
+                if target.exists():
+                    raise _fail(f"{target} exists; pass --overwrite to replace it or choose another --out")
+    try:
+        resolve_device(device)
+        options = FaceMeshOptions(max_faces=max_faces)
+    except PainVisionError as exc:
+        raise _fail(str(exc)) from None
+    out.mkdir(parents=True, exist_ok=True)
+
+    results = []
+    failures = 0
+    progress = Progress(
+        TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+        TextColumn("frames"), TimeRemainingColumn(), console=err_console, disable=quiet,
+        transient=True,
+    )
+    with progress:
+        for video in videos:
+            task = progress.add_task(video.name, total=None)
+
+            def on_progress(done: int, total: int, _task=task) -> None:
+                progress.update(_task, completed=done, total=total)
+
+            try:
+                analysis = analyze_video(video, device=device, neutral=neutral_s, stride=stride,
+                                         scorer=scorer, face_mesh=options, on_progress=on_progress)
+            except PainVisionError as exc:
+                progress.remove_task(task)
+                err_console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+                failures += 1
+                continue
+            csv_path = analysis.to_csv(out / f"{video.stem}.csv")
+            json_path = analysis.to_json(out / f"{video.stem}.json")
+            results.append((video, analysis.summary, csv_path, json_path))
+
+    if results and not quiet:
+        table = Table(title="painvision analyze", title_justify="left")
+        for col in ("video", "frames", "face", "mean PSPI", "p95", "max", "PSPI≥3"):
+            table.add_column(col, justify="left" if col == "video" else "right")
+        for video, summary, csv_path, json_path in results:
+            p = summary["pspi"]
+
+            def f(v: float | None) -> str:
+                return "-" if v is None else f"{v:.2f}"
+
+            table.add_row(
+                video.name, str(summary["video"]["frames_analyzed"]),
+                f"{100 * summary['face']['share_detected']:.0f}%",
+                f(p["mean"]), f(p["p95"]), f(p["max"]),
+                "-" if p["share_ge_3"] is None else f"{100 * p['share_ge_3']:.0f}%",
+            )
+        out_console.print(table)
+        first = results[0][1]
+        out_console.print(f"scorer {first['model']['scorer']}, baseline "
+                          f"{first['calibration']['baseline']['method']}, device {first['model']['device']}")
+        for _, _, csv_path, json_path in results:
+            out_console.print(f"wrote {csv_path} and {json_path}", highlight=False)
+    if failures:
+        raise typer.Exit(1)
+
+
+def main() -> None:
+    """Console-script entry point: one-line errors, no tracebacks for expected failures."""
+    try:
+        app()
+    except PainVisionError as exc:
+        err_console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        sys.exit(2)
+    except KeyboardInterrupt:
+        err_console.print("interrupted")
+        sys.exit(130)
+    except Exception as exc:  # a bug: say so in one line, traceback on request
+        if os.environ.get("PAINVISION_DEBUG"):
+            raise
+        err_console.print(f"[bold red]internal error:[/] {type(exc).__name__}: {exc} "
+                          "(set PAINVISION_DEBUG=1 for the traceback)", highlight=False,
+                          soft_wrap=True)
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

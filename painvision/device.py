@@ -1,0 +1,45 @@
+"""The only place that decides between CUDA and CPU."""
+
+from __future__ import annotations
+
+import logging
+from typing import Literal
+
+from painvision.errors import DeviceError
+
+logger = logging.getLogger(__name__)
+
+DeviceName = Literal["auto", "cpu", "cuda"]
+
+__all__ = ["DeviceName", "resolve_device"]
+
+
+def resolve_device(device: str = "auto"):  # -> torch.device (torch imported lazily)
+    """Turn ``"auto" | "cpu" | "cuda" | "cuda:N"`` into a ``torch.device``.
+
+    ``auto`` picks CUDA when torch sees a usable GPU, else the CPU. ``cuda`` on a
+    machine without one falls back to the CPU with a single warning, so that a
+    bedside box keeps working when its GPU driver is gone.
+
+    Raises:
+        DeviceError: for a name that is none of the above.
+    """
+    import torch
+
+    name = device.strip().lower()
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name == "cpu":
+        return torch.device("cpu")
+    if name == "cuda" or name.startswith("cuda:"):
+        if torch.cuda.is_available():
+            dev = torch.device(name)
+            if dev.index is not None and dev.index >= torch.cuda.device_count():
+                raise DeviceError(
+                    f"device {name!r} does not exist: this machine has "
+                    f"{torch.cuda.device_count()} CUDA device(s); use 'cuda:0' or 'auto'"
+                )
+            return dev
+        logger.warning("CUDA was requested but torch sees no CUDA device; using the CPU")
+        return torch.device("cpu")
+    raise DeviceError(f"unknown device {device!r}: expected 'auto', 'cpu' or 'cuda'")

@@ -1,0 +1,150 @@
+"""Streaming video reading with container timestamps. OpenCV (FFmpeg backend) only."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+# FFmpeg's own console chatter ("moov atom not found", ...) would land on the user's
+# terminal next to our one-line errors; we report problems ourselves.
+os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
+os.environ.setdefault("OPENCV_LOG_LEVEL", "ERROR")
+
+import cv2  # noqa: E402
+
+from painvision.errors import InputError, VideoError  # noqa: E402
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["Frame", "VideoInfo", "iter_frames", "probe_video"]
+
+
+@dataclass(frozen=True, slots=True)
+class VideoInfo:
+    """What the container says about a video (frame count and duration are its estimates)."""
+
+    path: str
+    width: int
+    height: int
+    fps: float
+    frame_count: int
+    duration_s: float
+    codec: str
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "path": self.path,
+            "width": self.width,
+            "height": self.height,
+            "fps": self.fps,
+            "frame_count": self.frame_count,
+            "duration_s": self.duration_s,
+            "codec": self.codec,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Frame:
+    """A decoded frame: ``image_bgr (H, W, 3) uint8``, its decode index and time in seconds."""
+
+    index: int
+    t: float
+    image_bgr: np.ndarray
+
+
+def _open(path: str | os.PathLike[str]) -> cv2.VideoCapture:
+    p = Path(path)
+    if not p.exists():
+        raise VideoError(f"cannot open {p}: no such file")
+    if p.is_dir():
+        raise VideoError(f"cannot open {p}: it is a directory, expected a video file")
+    if p.stat().st_size == 0:
+        raise VideoError(f"cannot open {p}: the file is empty")
+    cap = cv2.VideoCapture(str(p), cv2.CAP_FFMPEG)
+    if not cap.isOpened():
+        cap.release()
+        raise VideoError(
+            f"cannot open {p}: not a video that FFmpeg can decode (unknown format or truncated)"
+        )
+    return cap
+
+
+def _fourcc(cap: cv2.VideoCapture) -> str:
+    code = int(cap.get(cv2.CAP_PROP_FOURCC))
+    chars = "".join(chr((code >> (8 * i)) & 0xFF) for i in range(4))
+    return chars if chars.isprintable() and chars.strip() else "unknown"
+
+
+def probe_video(path: str | os.PathLike[str]) -> VideoInfo:
+    """Read a video's container metadata without decoding it.
+
+    Raises:
+        VideoError: the file is missing, empty, not a video, or has no video stream.
+    """
+    cap = _open(path)
+    try:
+        width = int(cap.get(cv2.CAP_PROP_FRAME_WIDTH))
+        height = int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT))
+        if width <= 0 or height <= 0:
+            raise VideoError(f"cannot open {path}: no video stream")
+        fps = float(cap.get(cv2.CAP_PROP_FPS) or 0.0)
+        count = max(int(cap.get(cv2.CAP_PROP_FRAME_COUNT) or 0), 0)
+        duration = count / fps if fps > 0 else 0.0
+        return VideoInfo(str(path), width, height, fps, count, duration, _fourcc(cap))
+    finally:
+        cap.release()
+
+
+def iter_frames(path: str | os.PathLike[str], stride: int = 1) -> Iterator[Frame]:
+    """Yield every ``stride``-th decoded frame with its presentation time.
+
+    Frames are streamed: one is held in memory at a time. Skipped frames are only
+    grabbed (demuxed and decoded by FFmpeg, not converted), which is cheaper than
+    reading them. Time comes from the container's timestamps; where the container
+    gives none (or they stop increasing) it falls back to ``index / fps`` and logs it.
+
+    Raises:
+        InputError: ``stride < 1``.
+        VideoError: the file cannot be opened or no frame decodes at all.
+    """
+    if stride < 1:
+        raise InputError(f"stride must be >= 1, got {stride}")
+    cap = _open(path)
+    fps = float(cap.get(cv2.CAP_PROP_FPS) or 0.0)
+    index = -1
+    yielded = 0
+    last_t = -np.inf
+    warned = False
+    try:
+        while True:
+            if not cap.grab():
+                break
+            index += 1
+            t_ms = cap.get(cv2.CAP_PROP_POS_MSEC)
+            t = t_ms / 1000.0 if t_ms is not None and t_ms >= 0 else float("nan")
+            if not np.isfinite(t) or (index > 0 and t <= last_t):
+                if fps > 0:
+                    t = index / fps
+                    if not warned:
+                        logger.warning("%s: container timestamps unusable; using index/fps", path)
+                        warned = True
+                else:
+                    t = last_t + 1.0 / 30.0 if np.isfinite(last_t) else 0.0
+            last_t = t
+            if index % stride:
+                continue
+            ok, image = cap.retrieve()
+            if not ok or image is None:
+                logger.warning("%s: frame %d could not be decoded; stopping there", path, index)
+                break
+            yielded += 1
+            yield Frame(index, t, image)
+    finally:
+        cap.release()
+    if yielded == 0:
+        raise VideoError(f"cannot read {path}: no frame could be decoded (empty or truncated)")

@@ -1,0 +1,194 @@
+"""MediaPipe face mesh (legacy ``solutions.face_mesh`` of mediapipe 0.10.21, whose model
+ships inside the wheel) wrapped to return numpy arrays."""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from dataclasses import dataclass
+
+import numpy as np
+
+from painvision.errors import DependencyError, InputError
+from painvision.types import N_LANDMARKS
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["FaceMeshExtractor", "FaceMeshOptions", "frame_confidence"]
+
+
+@dataclass(frozen=True, slots=True)
+class FaceMeshOptions:
+    """Front-end settings; they are part of what a landmark cache is keyed by.
+
+    Attributes:
+        max_faces: faces MediaPipe reports per frame. 2 lets the subject tracker tell
+            the subject from a visitor; 1 is faster (the detector then only runs when
+            tracking is lost).
+        static_image_mode: run detection on every frame (photos) instead of tracking.
+        min_detection_confidence: MediaPipe's face-detector threshold.
+        min_tracking_confidence: below this MediaPipe drops the track and re-detects.
+    """
+
+    max_faces: int = 2
+    static_image_mode: bool = False
+    min_detection_confidence: float = 0.5
+    min_tracking_confidence: float = 0.5
+
+    def __post_init__(self) -> None:
+        if self.max_faces < 1:
+            raise InputError(f"max_faces must be >= 1, got {self.max_faces}")
+        for name in ("min_detection_confidence", "min_tracking_confidence"):
+            v = getattr(self, name)
+            if not 0.0 <= v <= 1.0:
+                raise InputError(f"{name} must be in [0, 1], got {v}")
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "max_faces": self.max_faces,
+            "static_image_mode": self.static_image_mode,
+            "min_detection_confidence": self.min_detection_confidence,
+            "min_tracking_confidence": self.min_tracking_confidence,
+            "refine_landmarks": True,
+        }
+
+
+class _NativeStderrMute:
+    """Mutes file descriptor 2 while MediaPipe's C++ graph starts up.
+
+    Its start-up notes (TFLite delegate, absl and glog lines) go straight to the
+    process's stderr, past Python's logging, from worker threads and at unpredictable
+    moments (the landmark model loads only once a face is first found). The mute is
+    on from construction until a few frames after the first face, or until close().
+    """
+
+    def __init__(self) -> None:
+        self._saved: int | None = None
+
+    def on(self) -> None:
+        if self._saved is not None:
+            return
+        try:
+            fd = sys.stderr.fileno()
+        except (AttributeError, OSError, ValueError):
+            return
+        sys.stderr.flush()
+        self._fd = fd
+        self._saved = os.dup(fd)
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, fd)
+        os.close(devnull)
+
+    def off(self) -> None:
+        if self._saved is None:
+            return
+        os.dup2(self._saved, self._fd)
+        os.close(self._saved)
+        self._saved = None
+
+
+def _import_mediapipe():
+    os.environ.setdefault("GLOG_minloglevel", "2")
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    try:
+        from mediapipe.python.solutions import face_mesh
+    except ImportError as exc:  # pragma: no cover - depends on the environment
+        raise DependencyError(
+            f"mediapipe's face mesh cannot be imported ({exc}); install it with `make setup`"
+        ) from exc
+    return face_mesh
+
+
+class FaceMeshExtractor:
+    """Runs MediaPipe's face mesh (478 points, refined eyes and lips) on BGR frames.
+
+    Use as a context manager or call ``close()``. In video mode (the default) MediaPipe
+    tracks the face from frame to frame, so frames must be fed in time order.
+    """
+
+    def __init__(self, options: FaceMeshOptions | None = None) -> None:
+        self.options = options or FaceMeshOptions()
+        face_mesh = _import_mediapipe()
+        self._mute = _NativeStderrMute()
+        self._frames_after_face = -1  # -1: no face seen yet
+        self._mute.on()
+        try:
+            self._mesh = face_mesh.FaceMesh(
+                static_image_mode=self.options.static_image_mode,
+                max_num_faces=self.options.max_faces,
+                refine_landmarks=True,
+                min_detection_confidence=self.options.min_detection_confidence,
+                min_tracking_confidence=self.options.min_tracking_confidence,
+            )
+        except BaseException:
+            self._mute.off()
+            raise
+
+    @classmethod
+    def create_from_options(cls, options: FaceMeshOptions) -> FaceMeshExtractor:
+        return cls(options)
+
+    def process(self, frame_bgr: np.ndarray) -> list[np.ndarray]:
+        """Faces in one frame.
+
+        Args:
+            frame_bgr: ``(H, W, 3) uint8``.
+
+        Returns:
+            One ``(478, 3) float32`` array per face (x / W, y / H, z on the x scale),
+            in MediaPipe's order; empty when there is no face.
+        """
+        if frame_bgr.ndim != 3 or frame_bgr.shape[2] != 3 or frame_bgr.dtype != np.uint8:
+            raise InputError(
+                f"frame_bgr must be (H, W, 3) uint8, got {frame_bgr.shape} {frame_bgr.dtype}"
+            )
+        if self._mesh is None:
+            raise InputError("this FaceMeshExtractor is closed")
+        rgb = np.ascontiguousarray(frame_bgr[:, :, ::-1])
+        result = self._mesh.process(rgb)
+        if self._frames_after_face >= 0 or result.multi_face_landmarks:
+            self._frames_after_face += 1
+            if self._frames_after_face >= 3:
+                self._mute.off()
+        faces = []
+        for face in result.multi_face_landmarks or ():
+            arr = np.array([(p.x, p.y, p.z) for p in face.landmark], dtype=np.float32)
+            if arr.shape == (N_LANDMARKS, 3):
+                faces.append(arr)
+        return faces
+
+    def close(self) -> None:
+        if self._mesh is not None:
+            self._mesh.close()
+            self._mesh = None
+        self._mute.off()
+
+    def __enter__(self) -> FaceMeshExtractor:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def frame_confidence(landmarks: np.ndarray, residual: np.ndarray) -> np.ndarray:
+    """A geometric confidence in [0, 1] for meshes MediaPipe returned.
+
+    The legacy face-mesh API exposes no presence score, so confidence is built from
+    what can be checked: the share of the 468 mesh points inside the image, times how
+    well the stable points fit the neutral template after pose alignment
+    (``exp(-(residual / 0.08)^2)``, residual in inter-ocular distances).
+
+    Args:
+        landmarks: ``(T, 478, 3)`` normalised landmarks, NaN rows where no face.
+        residual: ``(T,)`` alignment residual from ``pose.align_to_template``.
+
+    Returns:
+        ``(T,) float32``, 0 where there is no face.
+    """
+    xy = landmarks[:, :468, :2]
+    with np.errstate(invalid="ignore"):
+        inside = ((xy >= 0.0) & (xy <= 1.0)).all(axis=2).mean(axis=1)
+        fit = np.exp(-((residual / 0.08) ** 2))
+    conf = np.where(np.isfinite(residual), inside * fit, 0.0)
+    return np.clip(conf, 0.0, 1.0).astype(np.float32)

@@ -1,0 +1,70 @@
+"""Keep following one subject when several faces are in view. numpy only."""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["SubjectTracker", "face_box"]
+
+
+def face_box(landmarks: np.ndarray) -> tuple[float, float, float]:
+    """``(478, 3)`` normalised landmarks -> (centre x, centre y, width), image-normalised."""
+    xy = landmarks[:468, :2]
+    lo = xy.min(axis=0)
+    hi = xy.max(axis=0)
+    c = (lo + hi) / 2.0
+    return float(c[0]), float(c[1]), float(max(hi[0] - lo[0], 1e-6))
+
+
+class SubjectTracker:
+    """Chooses, frame by frame, which detected face is the subject.
+
+    - First sighting: the largest face, ties broken towards the image centre
+      (score = width * (1 - 0.5 * distance from the centre)).
+    - Then: the face whose centre is nearest the subject's last known centre, accepted
+      only within ``max_jump`` face widths; a face farther away is somebody else and
+      the frame counts as "subject not found".
+    - After ``reacquire_after_s`` without the subject, the accepted radius grows to
+      ``reacquire_radius`` widths around the last known place, so the subject is found
+      again after turning away or an occlusion, without jumping to a visitor across
+      the room.
+
+    Args:
+        max_jump: accepted motion between consecutive detections, in face widths.
+        reacquire_after_s: gap after which the wider radius applies.
+        reacquire_radius: accepted distance after a gap, in face widths.
+    """
+
+    def __init__(
+        self, max_jump: float = 0.6, reacquire_after_s: float = 0.5, reacquire_radius: float = 1.5
+    ) -> None:
+        self.max_jump = max_jump
+        self.reacquire_after_s = reacquire_after_s
+        self.reacquire_radius = reacquire_radius
+        self._last: tuple[float, float, float] | None = None
+        self._last_t = -np.inf
+
+    def reset(self) -> None:
+        self._last = None
+        self._last_t = -np.inf
+
+    def select(self, faces: list[np.ndarray], t: float) -> int | None:
+        """Index of the subject among ``faces`` (each ``(478, 3)``), or None."""
+        if not faces:
+            return None
+        boxes = [face_box(f) for f in faces]
+        if self._last is None:
+            scores = [w * (1.0 - 0.5 * np.hypot(cx - 0.5, cy - 0.5)) for cx, cy, w in boxes]
+            best = int(np.argmax(scores))
+        else:
+            lx, ly, lw = self._last
+            dists = [np.hypot(cx - lx, cy - ly) / lw for cx, cy, _ in boxes]
+            best = int(np.argmin(dists))
+            radius = self.max_jump
+            if t - self._last_t > self.reacquire_after_s:
+                radius = self.reacquire_radius
+            if dists[best] > radius:
+                return None
+        self._last = boxes[best]
+        self._last_t = t
+        return best

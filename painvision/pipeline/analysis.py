@@ -1,0 +1,181 @@
+"""The result of analysing one video, and its CSV / JSON exports."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from painvision import __version__
+from painvision.features.baseline import Baseline
+from painvision.features.geometry import SIGNAL_NAMES
+from painvision.io.video import VideoInfo
+from painvision.landmarks.pose import PoseAlignment
+from painvision.types import AU_NAMES, AUSeries, LandmarkTrack
+
+__all__ = ["CSV_COLUMNS", "Analysis", "atomic_write_text"]
+
+#: Columns of the per-frame CSV, in order.
+CSV_COLUMNS: tuple[str, ...] = (
+    "frame", "time_s", "face_detected", "pose_ok", "pspi", *AU_NAMES,
+    "confidence", "yaw_deg", "pitch_deg", "roll_deg", "n_faces",
+)
+
+
+def atomic_write_text(path: str | os.PathLike[str], text: str) -> Path:
+    """Write a text file so that it appears only complete (temp file + rename)."""
+    p = Path(path)
+    fd, tmp = tempfile.mkstemp(dir=p.parent, prefix=f".{p.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
+            fh.write(text)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, p)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return p
+
+
+def _fmt(v: float, digits: int = 3) -> str:
+    return "" if v is None or not math.isfinite(v) else f"{v:.{digits}f}"
+
+
+def _stat(x: np.ndarray, fn) -> float | None:
+    x = x[np.isfinite(x)]
+    return round(float(fn(x)), 4) if x.size else None
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """Per-frame scores of one video, with everything needed to reproduce them.
+
+    ``pspi`` and the AUs are NaN where no face was found or the head was turned
+    beyond the pose limits (``pose_ok`` False).
+    """
+
+    info: VideoInfo
+    track: LandmarkTrack
+    pose: PoseAlignment
+    signals: np.ndarray
+    aus: AUSeries
+    baseline: Baseline
+    scorer: str
+    calibration: dict
+    device: str
+    stride: int
+    decoded_frames: int
+    face_mesh: dict
+
+    @property
+    def t(self) -> np.ndarray:
+        """``(T,) float64`` seconds, from the container's timestamps."""
+        return self.track.t
+
+    @property
+    def pspi(self) -> np.ndarray:
+        """``(T,) float32`` PSPI, NaN where unscored."""
+        return self.aus.pspi
+
+    @property
+    def frames(self):
+        """The per-frame table as a pandas DataFrame (columns ``CSV_COLUMNS``)."""
+        import pandas as pd
+
+        data = {
+            "frame": self.track.frame_index,
+            "time_s": self.track.t,
+            "face_detected": self.track.detected.astype(np.int8),
+            "pose_ok": self.pose.pose_ok.astype(np.int8),
+            "pspi": self.pspi,
+            **{n: getattr(self.aus, n) for n in AU_NAMES},
+            "confidence": self.track.confidence,
+            "yaw_deg": self.pose.yaw_pitch_roll[:, 0],
+            "pitch_deg": self.pose.yaw_pitch_roll[:, 1],
+            "roll_deg": self.pose.yaw_pitch_roll[:, 2],
+            "n_faces": self.track.n_faces,
+        }
+        return pd.DataFrame(data, columns=list(CSV_COLUMNS))
+
+    @property
+    def summary(self) -> dict[str, object]:
+        """Video metadata, face coverage, PSPI statistics, calibration and model."""
+        n = len(self.track)
+        pspi = self.pspi.astype(np.float64)
+        t = self.track.t
+        if self.info.fps > 0:
+            duration = self.decoded_frames / self.info.fps
+        else:  # no nominal rate: span of the timestamps plus one frame step
+            step = float(np.median(np.diff(t))) if n > 1 else 0.0
+            duration = float(t[-1] - t[0] + step) if n else 0.0
+        return {
+            "painvision_version": __version__,
+            "video": {
+                "path": self.info.path,
+                "frames": self.decoded_frames,
+                "frames_analyzed": n,
+                "stride": self.stride,
+                "fps": round(self.info.fps, 4),
+                "duration_s": round(duration, 4),
+                "width": self.info.width,
+                "height": self.info.height,
+                "codec": self.info.codec,
+            },
+            "face": {
+                "share_detected": round(float(self.track.detected.mean()), 4) if n else 0.0,
+                "share_scored": round(float(np.isfinite(pspi).mean()), 4) if n else 0.0,
+                "share_pose_flagged": round(
+                    float((self.track.detected & ~self.pose.pose_ok).mean()), 4) if n else 0.0,
+                "frames_with_several_faces": int((self.track.n_faces > 1).sum()),
+            },
+            "pspi": {
+                "mean": _stat(pspi, np.mean),
+                "p95": _stat(pspi, lambda x: np.percentile(x, 95)),
+                "max": _stat(pspi, np.max),
+                "share_ge_1": _stat(pspi, lambda x: np.mean(x >= 1)),
+                "share_ge_3": _stat(pspi, lambda x: np.mean(x >= 3)),
+            },
+            "aus_mean": {a: _stat(getattr(self.aus, a).astype(np.float64), np.mean)
+                         for a in AU_NAMES},
+            "calibration": {
+                "baseline": self.baseline.to_dict(),
+                "scorer_gains": self.calibration,
+            },
+            "model": {"scorer": self.scorer, "device": self.device},
+            "face_mesh": self.face_mesh,
+        }
+
+    def to_csv(self, path: str | os.PathLike[str]) -> Path:
+        """One row per analysed frame; empty cells where there is no score."""
+        rows = [",".join(CSV_COLUMNS)]
+        ypr = self.pose.yaw_pitch_roll
+        pspi = self.pspi
+        aus = self.aus.as_array()
+        for i in range(len(self.track)):
+            rows.append(",".join([
+                str(int(self.track.frame_index[i])),
+                f"{self.track.t[i]:.4f}",
+                str(int(self.track.detected[i])),
+                str(int(self.pose.pose_ok[i])),
+                _fmt(float(pspi[i])),
+                *(_fmt(float(v)) for v in aus[i]),
+                _fmt(float(self.track.confidence[i])) if self.track.detected[i] else "",
+                *(_fmt(float(v), 2) for v in ypr[i]),
+                str(int(self.track.n_faces[i])),
+            ]))
+        return atomic_write_text(path, "\n".join(rows) + "\n")
+
+    def to_dict(self) -> dict[str, object]:
+        return self.summary
+
+    def to_json(self, path: str | os.PathLike[str]) -> Path:
+        return atomic_write_text(path, json.dumps(self.summary, indent=2) + "\n")
+
+    def signal_table(self) -> dict[str, np.ndarray]:
+        """The raw geometric signals by name (for inspection and calibration)."""
+        return {n: self.signals[:, k] for k, n in enumerate(SIGNAL_NAMES)}
