@@ -7,7 +7,9 @@ neutral, then AU4, AU6, AU7, AU9 and AU10 episodes each alone, then eyes held
 closed, then a blink. MediaPipe runs on the
 rendered frames; for each AU the gain of its own signal(s) is the non-negative
 least-squares fit of the true intensity on the signal's fall below the neutral
-baseline. AU43's aperture threshold is set halfway between held closure and the
+baseline, after the share of the upper lid's descent that the mesh passes on to
+each signal (fitted on the eyes-closed and blink frames) has been removed. AU43's
+aperture threshold is set halfway between held closure and the
 narrowest eye seen during the other AUs.
 
 Usage: python scripts/calibrate_analytic.py [--write]
@@ -47,7 +49,8 @@ def calibration_script() -> Script:
     for au in ("au4", "au6", "au7", "au9", "au10"):
         eps.append(Episode(start, start + 0.8, start + 1.7, start + 2.5, {au: 4.0}))
         start += 3.0
-    eps.append(Episode(start, start + 0.3, start + 1.5, start + 1.8, {}, eyes_closed=(start, start + 1.8)))
+    eps.append(Episode(start, start + 0.3, start + 1.5, start + 1.8, {},
+                       eyes_closed=(start, start + 1.8)))
     motion = HeadMotion(roll_deg=3.0, shift=0.05, scale=0.03, periods_s=(6.1, 4.3, 7.7, 8.2))
     return Script(duration_s=start + 4.0, fps=30.0, episodes=tuple(eps),
                   blinks=(Blink(start + 2.8),), motion=motion)
@@ -68,6 +71,18 @@ def main() -> None:
     base = estimate_baseline(sig, track.t, valid, neutral=(0.0, 1.9))
     drop = base.values[None, :] - sig
     truth = {n: getattr(labels, n) for n in ("au4", "au6", "au7", "au9", "au10", "au43")}
+    # Lid compensation: on frames where only the lids move (neutral, eyes closed,
+    # blink), regress each scored signal's fall on the upper lid's descent.
+    lid = np.maximum(drop[:, SIGNAL_NAMES.index("upper_lid_height")], 0.0)
+    lids_only = valid & np.all([truth[n] == 0 for n in DESIGN], axis=0)
+    compensation = {}
+    for s in sorted({s for sigs in DESIGN.values() for s in sigs}):
+        col = drop[lids_only, SIGNAL_NAMES.index(s)]
+        x = lid[lids_only]
+        # Only a positive share is removed: compensation may take away evidence that
+        # closing the lids fakes, never add evidence of its own.
+        compensation[s] = round(max(float(x @ col / max(x @ x, 1e-12)), 0.0), 3)
+        drop[:, SIGNAL_NAMES.index(s)] -= compensation[s] * lid
     gains: dict[str, dict[str, float]] = {}
     fit_stats = {}
     for au, sigs in DESIGN.items():
@@ -92,7 +107,9 @@ def main() -> None:
         gains=gains,
         closed_ratio=threshold,
         closed_min_s=0.5,
-        source="scripts/calibrate_analytic.py: astronaut photo, one AU at a time, MediaPipe 0.10.21",
+        lid_compensation=compensation,
+        source="scripts/calibrate_analytic.py: astronaut photo, one AU at a time, "
+        "MediaPipe 0.10.21",
         extra={"fit": fit_stats, "aperture_ratio_closed": round(closed_level, 3),
                "aperture_ratio_open_p1": round(open_min, 3)},
     )

@@ -61,7 +61,9 @@ def parse_neutral(value: str | None) -> tuple[float, float] | None:
             raise ValueError
         start, end = float(parts[0]), float(parts[1])
     except ValueError:
-        raise typer.BadParameter(f"expected START:END in seconds (e.g. 0:3), got {value!r}") from None
+        raise typer.BadParameter(
+            f"expected START:END in seconds (e.g. 0:3), got {value!r}"
+        ) from None
     if not (0 <= start < end):
         raise typer.BadParameter(f"expected 0 <= START < END, got {value!r}")
     return start, end
@@ -71,8 +73,10 @@ def parse_neutral(value: str | None) -> tuple[float, float] | None:
 def analyze(
     videos: Annotated[list[Path], typer.Argument(help="Video file(s) to analyse.",
                                                  show_default=False)],
-    out: Annotated[Path, typer.Option("--out", "-o", help="Directory for <stem>.csv and <stem>.json.")] = Path("out"),
-    device: Annotated[str, typer.Option(help="auto | cpu | cuda (auto picks CUDA when torch sees it).")] = "auto",
+    out: Annotated[Path, typer.Option(
+        "--out", "-o", help="Directory for <stem>.csv and <stem>.json.")] = Path("out"),
+    device: Annotated[str, typer.Option(
+        help="auto | cpu | cuda (auto picks CUDA when torch sees it).")] = "auto",
     neutral: Annotated[str | None, typer.Option(
         help="START:END seconds of a known neutral stretch used as the subject's baseline. "
              "Default: automatic (the subject's most frequent expression is taken as neutral).",
@@ -95,7 +99,8 @@ def analyze(
     stems: dict[str, Path] = {}
     for v in videos:
         if v.stem in stems:
-            raise _fail(f"{v} and {stems[v.stem]} would both write {v.stem}.csv; analyse them into different --out directories")
+            raise _fail(f"{v} and {stems[v.stem]} would both write {v.stem}.csv; "
+                        "analyse them into different --out directories")
         stems[v.stem] = v
     if out.exists() and not out.is_dir():
         raise _fail(f"--out {out} exists and is not a directory")
@@ -104,9 +109,10 @@ def analyze(
             for ext in (".csv", ".json"):
                 target = out / f"{stem}{ext}"
                 if target.exists():
-                    raise _fail(f"{target} exists; pass --overwrite to replace it or choose another --out")
+                    raise _fail(f"{target} exists; pass --overwrite to replace it "
+                                "or choose another --out")
     try:
-        resolve_device(device)
+        device = str(resolve_device(device))  # warns once if CUDA was asked for but is absent
         options = FaceMeshOptions(max_faces=max_faces)
     except PainVisionError as exc:
         raise _fail(str(exc)) from None
@@ -142,7 +148,7 @@ def analyze(
         table = Table(title="painvision analyze", title_justify="left")
         for col in ("video", "frames", "face", "mean PSPI", "p95", "max", "PSPI≥3"):
             table.add_column(col, justify="left" if col == "video" else "right")
-        for video, summary, csv_path, json_path in results:
+        for video, summary, _, _ in results:
             p = summary["pspi"]
 
             def f(v: float | None) -> str:
@@ -156,8 +162,10 @@ def analyze(
             )
         out_console.print(table)
         first = results[0][1]
-        out_console.print(f"scorer {first['model']['scorer']}, baseline "
-                          f"{first['calibration']['baseline']['method']}, device {first['model']['device']}")
+        model = first["model"]
+        baseline = first["calibration"]["baseline"]["method"]
+        out_console.print(f"scorer {model['scorer']}, baseline {baseline}, "
+                          f"device {model['device']}")
         for _, _, csv_path, json_path in results:
             out_console.print(f"wrote {csv_path} and {json_path}", highlight=False)
     if failures:

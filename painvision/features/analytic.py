@@ -32,12 +32,19 @@ class Calibration:
             its baseline.
         closed_min_s: a closure must last this long to be AU43 (eyes closed); shorter
             ones are blinks (AU45), which PSPI does not count.
+        lid_compensation: signal -> how much of the upper lid's descent (the fall of
+            ``upper_lid_height``) the face mesh passes on to that signal. When the
+            eyes close, MediaPipe's mesh also shortens the nose and shifts the brows
+            and cheeks; this share is subtracted before the gains apply, so closing
+            the eyes (sleep, blinks) does not read as nose wrinkling or brow lowering.
+            Shares are >= 0: compensation only removes evidence, it never adds any.
         source: where the gains came from.
     """
 
     gains: dict[str, dict[str, float]]
     closed_ratio: float = 0.35
     closed_min_s: float = 0.5
+    lid_compensation: dict[str, float] = field(default_factory=dict)
     source: str = ""
     extra: dict[str, object] = field(default_factory=dict)
 
@@ -48,6 +55,9 @@ class Calibration:
             for s in g:
                 if s not in _SIG:
                     raise InputError(f"calibration gains for {au}: unknown signal {s!r}")
+        for s, k in self.lid_compensation.items():
+            if s not in _SIG or k < 0:
+                raise InputError(f"lid compensation: unknown signal or negative share {s!r}: {k}")
 
     @classmethod
     def load_default(cls) -> Calibration:
@@ -60,6 +70,7 @@ class Calibration:
             gains={au: {s: float(v) for s, v in g.items()} for au, g in d["gains"].items()},
             closed_ratio=float(d.get("closed_ratio", 0.35)),
             closed_min_s=float(d.get("closed_min_s", 0.5)),
+            lid_compensation={s: float(v) for s, v in d.get("lid_compensation", {}).items()},
             source=str(d.get("source", "")),
             extra=dict(d.get("extra", {})),
         )
@@ -69,6 +80,7 @@ class Calibration:
             "gains": self.gains,
             "closed_ratio": self.closed_ratio,
             "closed_min_s": self.closed_min_s,
+            "lid_compensation": self.lid_compensation,
             "source": self.source,
             "extra": self.extra,
         }
@@ -177,6 +189,9 @@ class AnalyticScorer:
         ok = np.asarray(valid, dtype=bool) & np.isfinite(sig).all(axis=1)
         drop = baseline.values[None, :].astype(np.float64) - sig  # > 0: signal fell
         drop[~ok] = np.nan
+        lid = np.maximum(drop[:, _SIG["upper_lid_height"]], 0.0)
+        for s, k in self.calibration.lid_compensation.items():
+            drop[:, _SIG[s]] -= k * lid
         out = {}
         for au in AU_NAMES:
             if au == "au43":

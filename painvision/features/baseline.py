@@ -37,14 +37,18 @@ class Baseline:
 
     def __post_init__(self) -> None:
         if self.values.shape != (len(SIGNAL_NAMES),):
-            raise InputError(f"baseline values must be ({len(SIGNAL_NAMES)},), got {self.values.shape}")
+            raise InputError(
+                f"baseline values must be ({len(SIGNAL_NAMES)},), got {self.values.shape}"
+            )
 
     def to_dict(self) -> dict[str, object]:
         return {
             "method": self.method,
             "neutral_s": list(self.neutral_s) if self.neutral_s else None,
             "n_frames": self.n_frames,
-            "values": {n: round(float(v), 6) for n, v in zip(SIGNAL_NAMES, self.values, strict=True)},
+            "values": {
+                n: round(float(v), 6) for n, v in zip(SIGNAL_NAMES, self.values, strict=True)
+            },
         }
 
 
@@ -89,7 +93,9 @@ def estimate_baseline(
     if neutral is not None:
         start, end = neutral
         if not (np.isfinite(start) and np.isfinite(end)) or end <= start or start < 0:
-            raise InputError(f"neutral stretch must be START:END seconds with START < END, got {start}:{end}")
+            raise InputError(
+                f"neutral stretch must be START:END seconds with START < END, got {start}:{end}"
+            )
         sel = ok & (t >= start) & (t <= end)
         if not sel.any():
             raise InputError(

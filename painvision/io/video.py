@@ -21,7 +21,7 @@ from painvision.errors import InputError, VideoError  # noqa: E402
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["Frame", "VideoInfo", "iter_frames", "probe_video"]
+__all__ = ["Frame", "FrameReader", "VideoInfo", "iter_frames", "probe_video"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,51 +100,67 @@ def probe_video(path: str | os.PathLike[str]) -> VideoInfo:
         cap.release()
 
 
-def iter_frames(path: str | os.PathLike[str], stride: int = 1) -> Iterator[Frame]:
-    """Yield every ``stride``-th decoded frame with its presentation time.
+class FrameReader:
+    """Iterates every ``stride``-th decoded frame with its presentation time.
 
     Frames are streamed: one is held in memory at a time. Skipped frames are only
     grabbed (demuxed and decoded by FFmpeg, not converted), which is cheaper than
     reading them. Time comes from the container's timestamps; where the container
     gives none (or they stop increasing) it falls back to ``index / fps`` and logs it.
+    After iteration, ``decoded`` holds how many frames the video had in all.
 
-    Raises:
-        InputError: ``stride < 1``.
+    Raises (when iterated):
         VideoError: the file cannot be opened or no frame decodes at all.
     """
-    if stride < 1:
-        raise InputError(f"stride must be >= 1, got {stride}")
-    cap = _open(path)
-    fps = float(cap.get(cv2.CAP_PROP_FPS) or 0.0)
-    index = -1
-    yielded = 0
-    last_t = -np.inf
-    warned = False
-    try:
-        while True:
-            if not cap.grab():
-                break
-            index += 1
-            t_ms = cap.get(cv2.CAP_PROP_POS_MSEC)
-            t = t_ms / 1000.0 if t_ms is not None and t_ms >= 0 else float("nan")
-            if not np.isfinite(t) or (index > 0 and t <= last_t):
-                if fps > 0:
-                    t = index / fps
-                    if not warned:
-                        logger.warning("%s: container timestamps unusable; using index/fps", path)
-                        warned = True
-                else:
-                    t = last_t + 1.0 / 30.0 if np.isfinite(last_t) else 0.0
-            last_t = t
-            if index % stride:
-                continue
-            ok, image = cap.retrieve()
-            if not ok or image is None:
-                logger.warning("%s: frame %d could not be decoded; stopping there", path, index)
-                break
-            yielded += 1
-            yield Frame(index, t, image)
-    finally:
-        cap.release()
-    if yielded == 0:
-        raise VideoError(f"cannot read {path}: no frame could be decoded (empty or truncated)")
+
+    def __init__(self, path: str | os.PathLike[str], stride: int = 1) -> None:
+        if stride < 1:
+            raise InputError(f"stride must be >= 1, got {stride}")
+        self.path = path
+        self.stride = stride
+        self.decoded = 0
+
+    def __iter__(self) -> Iterator[Frame]:
+        path, stride = self.path, self.stride
+        cap = _open(path)
+        fps = float(cap.get(cv2.CAP_PROP_FPS) or 0.0)
+        index = -1
+        yielded = 0
+        last_t = -np.inf
+        warned = False
+        try:
+            while True:
+                if not cap.grab():
+                    break
+                index += 1
+                self.decoded = index + 1
+                t_ms = cap.get(cv2.CAP_PROP_POS_MSEC)
+                t = t_ms / 1000.0 if t_ms is not None and t_ms >= 0 else float("nan")
+                if not np.isfinite(t) or (index > 0 and t <= last_t):
+                    if fps > 0:
+                        t = index / fps
+                        if not warned:
+                            logger.warning("%s: container timestamps unusable; using index/fps",
+                                           path)
+                            warned = True
+                    else:
+                        t = last_t + 1.0 / 30.0 if np.isfinite(last_t) else 0.0
+                last_t = t
+                if index % stride:
+                    continue
+                ok, image = cap.retrieve()
+                if not ok or image is None:
+                    logger.warning("%s: frame %d could not be decoded; stopping there",
+                                   path, index)
+                    break
+                yielded += 1
+                yield Frame(index, t, image)
+        finally:
+            cap.release()
+        if yielded == 0:
+            raise VideoError(f"cannot read {path}: no frame could be decoded (empty or truncated)")
+
+
+def iter_frames(path: str | os.PathLike[str], stride: int = 1) -> Iterator[Frame]:
+    """Every ``stride``-th frame of a video, streamed (see ``FrameReader``)."""
+    return iter(FrameReader(path, stride))

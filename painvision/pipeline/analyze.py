@@ -11,7 +11,7 @@ import numpy as np
 from painvision.device import resolve_device
 from painvision.errors import InputError
 from painvision.features import AnalyticScorer, au_signals, estimate_baseline
-from painvision.io.video import VideoInfo, iter_frames, probe_video
+from painvision.io.video import FrameReader, VideoInfo, probe_video
 from painvision.landmarks.facemesh import FaceMeshExtractor, FaceMeshOptions, frame_confidence
 from painvision.landmarks.pose import align_to_template
 from painvision.landmarks.tracking import SubjectTracker
@@ -52,16 +52,15 @@ def extract_track(
     counts: list[int] = []
     empty = np.full((N_LANDMARKS, 3), np.nan, dtype=np.float32)
     tracker = SubjectTracker()
-    last_index = -1
+    reader = FrameReader(path, stride=stride)
     with FaceMeshExtractor(options) as mesh:
-        for frame in iter_frames(path, stride=stride):
+        for frame in reader:
             faces = mesh.process(frame.image_bgr)
             pick = tracker.select(faces, frame.t)
             times.append(frame.t)
             indices.append(frame.index)
             meshes.append(faces[pick] if pick is not None else empty)
             counts.append(len(faces))
-            last_index = frame.index
             if on_progress is not None:
                 on_progress(len(times), max(total, len(times)))
     landmarks = np.stack(meshes).astype(np.float32)
@@ -76,7 +75,7 @@ def extract_track(
         width=info.width,
         height=info.height,
     )
-    return info, track, last_index + 1
+    return info, track, reader.decoded
 
 
 def analyze_video(

@@ -1,0 +1,128 @@
+"""The installed ``painvision`` command, run as a user runs it."""
+
+from __future__ import annotations
+
+import csv
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.mediapipe
+
+EXE = Path(sys.executable).with_name("painvision")
+REQUIRED = ["frame", "time_s", "face_detected", "pspi", "au4", "au6", "au7", "au9", "au10", "au43"]
+
+
+def run(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([str(EXE), *args], capture_output=True, text=True, cwd=cwd,
+                          timeout=300)
+
+
+def _rows(path: Path) -> list[dict[str, str]]:
+    with open(path, newline="") as fh:
+        return list(csv.DictReader(fh))
+
+
+def test_analyze_writes_csv_and_json(short_clip, tmp_path):
+    out = tmp_path / "out"
+    res = run("analyze", str(short_clip), "--out", str(out))
+    assert res.returncode == 0, res.stderr
+    assert "Traceback" not in res.stderr
+    assert "short.mp4" in res.stdout and "wrote" in res.stdout
+    rows = _rows(out / "short.csv")
+    assert len(rows) == 45
+    assert set(REQUIRED) <= set(rows[0])
+    times = [float(r["time_s"]) for r in rows]
+    assert times == sorted(times) and times[1] == pytest.approx(1 / 15, abs=2e-3)
+    for r in rows:
+        if r["face_detected"] == "1" and r["pspi"]:
+            assert 0 <= float(r["pspi"]) <= 16
+            assert all(0 <= float(r[a]) <= 5 for a in ("au4", "au6", "au7", "au9", "au10"))
+            assert float(r["au43"]) in (0.0, 1.0)
+    summary = json.loads((out / "short.json").read_text())
+    assert summary["video"]["frames"] == 45 and summary["video"]["width"] == 320
+    assert summary["face"]["share_detected"] >= 0.95
+    assert {"mean", "p95", "max"} <= set(summary["pspi"])
+    assert summary["model"]["scorer"] == "analytic-v1"
+    assert summary["calibration"]["baseline"]["method"] == "auto_mode"
+    assert summary["painvision_version"]
+
+
+def test_existing_outputs_are_not_overwritten_without_asking(short_clip, tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "short.csv").write_text("mine\n")
+    res = run("analyze", str(short_clip), "--out", str(out))
+    assert res.returncode != 0
+    assert "--overwrite" in res.stderr
+    assert (out / "short.csv").read_text() == "mine\n"
+    assert not (out / "short.json").exists()
+    res = run("analyze", str(short_clip), "--out", str(out), "--overwrite", "--quiet",
+              "--stride", "3", "--neutral", "0:0.8", "--device", "cpu")
+    assert res.returncode == 0, res.stderr
+    assert len(_rows(out / "short.csv")) == 15
+
+
+def test_no_face_video_gives_empty_scores(no_face_clip, tmp_path):
+    res = run("analyze", str(no_face_clip), "--out", str(tmp_path), "-q")
+    assert res.returncode == 0, res.stderr
+    rows = _rows(tmp_path / "noface.csv")
+    assert rows and all(r["face_detected"] == "0" and r["pspi"] == "" for r in rows)
+
+
+def _bad_inputs(d: Path) -> dict[str, Path]:
+    (d / "notes.mp4").write_text("this is not a video\n")
+    (d / "empty.mp4").write_bytes(b"")
+    good = Path(__file__).resolve().parents[2] / "sample_videos" / "astronaut_pain.mp4"
+    data = good.read_bytes()
+    (d / "truncated.mp4").write_bytes(data[: len(data) // 3])
+    return {
+        "missing": d / "missing.mp4",
+        "not a video": d / "notes.mp4",
+        "empty": d / "empty.mp4",
+        "truncated": d / "truncated.mp4",
+    }
+
+
+@pytest.mark.parametrize("case", ["missing", "not a video", "empty", "truncated"])
+def test_bad_input_fails_in_one_line_without_traceback(tmp_path, case):
+    path = _bad_inputs(tmp_path)[case]
+    out = tmp_path / "out"
+    res = run("analyze", str(path), "--out", str(out))
+    assert res.returncode != 0
+    lines = [line for line in res.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error:"), res.stderr
+    assert "Traceback" not in res.stderr + res.stdout
+    assert not any(out.glob("*")) if out.exists() else True
+
+
+@pytest.mark.parametrize(
+    "args",
+    [["--neutral", "abc"], ["--neutral", "5:2"], ["--stride", "0"], ["--device", "tpu"],
+     ["--scorer", "magic"]],
+)
+def test_bad_options_fail_cleanly(short_clip, tmp_path, args):
+    res = run("analyze", str(short_clip), "--out", str(tmp_path / "o"), *args)
+    assert res.returncode != 0
+    assert "Traceback" not in res.stderr
+    assert not (tmp_path / "o" / "short.csv").exists()
+
+
+def test_cuda_request_on_a_cpu_machine_falls_back_with_a_warning(short_clip, tmp_path):
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("this machine has CUDA")
+    res = run("analyze", str(short_clip), "--out", str(tmp_path), "-q", "--device", "cuda")
+    assert res.returncode == 0, res.stderr
+    assert "CUDA was requested" in res.stderr
+    assert json.loads((tmp_path / "short.json").read_text())["model"]["device"] == "cpu"
+
+
+def test_version_and_help():
+    assert run("--version").stdout.startswith("painvision ")
+    res = run("analyze", "--help")
+    assert res.returncode == 0 and "--neutral" in res.stdout

@@ -1,0 +1,98 @@
+from __future__ import annotations
+
+import json
+
+import cv2
+import numpy as np
+import pytest
+from scipy.stats import pearsonr
+
+from painvision.errors import InputError
+from painvision.pipeline import analyze_video
+from painvision.pipeline.analysis import CSV_COLUMNS
+from painvision.synth.faces import load_photo
+from painvision.synth.render import FaceRig
+from painvision.synth.sequence import HeadMotion
+
+pytestmark = pytest.mark.mediapipe
+
+
+def test_bundled_sample_meets_the_accuracy_bar(sample_video):
+    """Acceptance: face on >= 95 % of frames, Pearson(PSPI, truth) >= 0.8."""
+    a = analyze_video(sample_video, device="cpu")
+    truth = np.genfromtxt(str(sample_video).replace(".mp4", ".labels.csv"), delimiter=",",
+                          names=True)
+    assert len(a.t) == truth.size
+    assert a.track.detected.mean() >= 0.95
+    ok = np.isfinite(a.pspi)
+    r = pearsonr(a.pspi[ok], truth["pspi"][a.track.frame_index][ok])[0]
+    assert r >= 0.8
+    # Neutral seconds read near zero; the strong episode reads higher than the moderate one.
+    assert np.nanmean(a.pspi[a.t < 2.5]) < 1.0
+    moderate = np.nanmean(a.pspi[(a.t > 4.3) & (a.t < 5.3)])
+    strong = np.nanmean(a.pspi[(a.t > 9.7) & (a.t < 11.5)])
+    assert strong > moderate > 2.0
+
+
+def test_outputs_and_summary(short_clip, tmp_path):
+    a = analyze_video(short_clip, device="cpu", stride=1)
+    assert a.pspi.shape == (45,) and a.pspi.dtype == np.float32
+    df = a.frames
+    assert list(df.columns) == list(CSV_COLUMNS) and len(df) == 45
+    s = a.summary
+    assert s["video"]["frames"] == 45 and s["video"]["fps"] == pytest.approx(15.0)
+    assert s["video"]["duration_s"] == pytest.approx(3.0)
+    assert s["face"]["share_detected"] >= 0.95
+    assert s["calibration"]["baseline"]["method"] == "auto_mode"
+    assert s["model"] == {"scorer": "analytic-v1", "device": "cpu"}
+    assert 0 <= s["pspi"]["mean"] <= s["pspi"]["p95"] <= s["pspi"]["max"] <= 16
+    a.to_json(tmp_path / "x.json")
+    assert json.loads((tmp_path / "x.json").read_text())["video"]["frames"] == 45
+
+
+def test_neutral_stretch_and_stride(short_clip):
+    a = analyze_video(short_clip, neutral=(0.0, 0.8), stride=3)
+    assert len(a.t) == 15
+    np.testing.assert_array_equal(a.track.frame_index, np.arange(0, 45, 3))
+    assert a.baseline.method == "neutral_range" and a.baseline.neutral_s == (0.0, 0.8)
+    assert a.summary["video"]["frames"] == 45
+
+
+def test_bad_arguments(short_clip):
+    with pytest.raises(InputError):
+        analyze_video(short_clip, scorer="magic")
+    with pytest.raises(InputError):
+        analyze_video(short_clip, stride=0)
+    with pytest.raises(InputError, match="neutral"):
+        analyze_video(short_clip, neutral=(10.0, 12.0))
+
+
+def test_no_face_video_gives_empty_scores(no_face_clip):
+    a = analyze_video(no_face_clip)
+    assert not a.track.detected.any() and np.isnan(a.pspi).all()
+    assert a.summary["pspi"]["mean"] is None and a.summary["face"]["share_detected"] == 0.0
+
+
+def test_follows_the_subject_when_a_second_face_enters(tmp_path):
+    """Subject on the left from the start; a larger visitor appears on the right at 1 s."""
+    subject = FaceRig(load_photo("astronaut"), size=(240, 240))
+    visitor = FaceRig(load_photo("grace_hopper"), size=(300, 300))
+    fps, n = 15, 36
+    path = tmp_path / "two.mp4"
+    w = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), fps, (560, 320))
+    still = np.zeros(4)
+    still[3] = 1.0
+    motion = HeadMotion(roll_deg=2.0, shift=0.03).at(np.arange(n) / fps)
+    v_img = visitor.frame({}, still)
+    for i in range(n):
+        canvas = np.full((320, 560, 3), 90, np.uint8)
+        canvas[40:280, 0:240] = subject.frame({}, motion[i])
+        if i >= fps:
+            canvas[10:310, 250:550] = v_img
+        w.write(canvas)
+    w.release()
+    a = analyze_video(path)
+    assert a.track.n_faces[fps + 2:].min() == 2  # MediaPipe sees both
+    cx = np.nanmean(a.track.landmarks[:, :468, 0], axis=1)
+    assert a.track.detected.mean() > 0.95
+    assert np.nanmax(cx) < 0.45  # never jumps to the visitor on the right
