@@ -22,7 +22,7 @@ $(STAMP): pyproject.toml scripts/install_nodeps.py
 	touch $(STAMP)
 
 demo: setup
-	$(BIN)/painvision analyze $(SAMPLE) --out $(OUT)
+	$(BIN)/painvision analyze $(SAMPLE) --out $(OUT) --overwrite
 
 test: setup
 	$(BIN)/python -m pytest
