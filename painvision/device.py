@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import logging
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from painvision.errors import DeviceError
+
+if TYPE_CHECKING:
+    import torch
 
 logger = logging.getLogger(__name__)
 
@@ -14,7 +17,7 @@ DeviceName = Literal["auto", "cpu", "cuda"]
 __all__ = ["DeviceName", "resolve_device"]
 
 
-def resolve_device(device: str = "auto"):  # -> torch.device (torch imported lazily)
+def resolve_device(device: str = "auto") -> torch.device:
     """Turn ``"auto" | "cpu" | "cuda" | "cuda:N"`` into a ``torch.device``.
 
     ``auto`` picks CUDA when torch sees a usable GPU, else the CPU. ``cuda`` on a
