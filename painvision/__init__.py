@@ -1,15 +1,14 @@
 """painvision: facial pain (PSPI and its action units) from video, on a CPU."""
 
-__version__ = "0.1.0"
-
-from painvision.errors import (  # noqa: E402
+from painvision._version import __version__
+from painvision.errors import (
     DeviceError,
     InputError,
     PainVisionError,
     VideoError,
     WeightsError,
 )
-from painvision.types import AU_NAMES, AUScores, AUSeries, LandmarkTrack, compute_pspi  # noqa: E402
+from painvision.types import AU_NAMES, AUScores, AUSeries, LandmarkTrack, compute_pspi
 
 
 def analyze_video(*args, **kwargs):

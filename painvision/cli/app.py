@@ -13,7 +13,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from painvision import __version__
+from painvision._version import __version__
 from painvision.errors import PainVisionError
 
 app = typer.Typer(
@@ -170,6 +170,64 @@ def analyze(
             out_console.print(f"wrote {csv_path} and {json_path}", highlight=False)
     if failures:
         raise typer.Exit(1)
+
+
+def parse_size(value: str) -> tuple[int, int]:
+    """``"WxH"`` -> (W, H)."""
+    try:
+        w, h = (int(v) for v in value.lower().split("x"))
+    except ValueError:
+        raise typer.BadParameter(f"expected WIDTHxHEIGHT (e.g. 480x360), got {value!r}") from None
+    if not (64 <= w <= 4096 and 64 <= h <= 4096):
+        raise typer.BadParameter(f"frame size must be 64-4096 pixels a side, got {value!r}")
+    return w, h
+
+
+@app.command()
+def synth(
+    out: Annotated[Path, typer.Option("--out", "-o", help="New folder for the dataset.",
+                                      show_default=False)],
+    subjects: Annotated[int, typer.Option(
+        min=1, help="Synthetic subjects (held-out ones included).")] = 8,
+    minutes: Annotated[float, typer.Option(
+        min=0.01, help="Total minutes, shared by the subjects.")] = 4.0,
+    render: Annotated[bool, typer.Option(
+        help="Rendered videos (photos warped, camera degradations) instead of landmark "
+             "sequences.")] = False,
+    seed: Annotated[int, typer.Option(help="Everything is a function of the seed.")] = 0,
+    heldout: Annotated[float, typer.Option(min=0.0, max=0.95, help="Share of subjects in the "
+                                           "held-out benchmark split.")] = 0.25,
+    fps: Annotated[float, typer.Option(min=1.0, max=120.0, help="Frame rate.")] = 25.0,
+    clip_seconds: Annotated[float, typer.Option(min=1.0, help="Longest clip.")] = 30.0,
+    size: Annotated[str, typer.Option(help="Frame size WIDTHxHEIGHT.")] = "480x360",
+    workers: Annotated[int, typer.Option(min=1, help="Worker processes.")] = os.cpu_count() or 1,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+) -> None:
+    """Generate a synthetic pain dataset (labels, subjects, videos or landmarks) in OUT."""
+    from painvision.synth.dataset import SynthConfig, plan_clips, write_dataset
+
+    try:
+        cfg = SynthConfig(subjects=subjects, minutes=minutes, render=render, seed=seed,
+                          heldout_share=heldout, fps=fps, clip_s=clip_seconds,
+                          size=parse_size(size))
+    except PainVisionError as exc:
+        raise _fail(str(exc)) from None
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        raise _fail(f"{out} exists and is not empty; choose a new folder")
+    progress = Progress(
+        TextColumn("[bold]synth"), BarColumn(), MofNCompleteColumn(), TextColumn("frames"),
+        TimeRemainingColumn(), console=err_console, disable=quiet, transient=True,
+    )
+    with progress:
+        task = progress.add_task("synth", total=None)
+        write_dataset(out, cfg, workers=workers,
+                      on_progress=lambda d, t: progress.update(task, completed=d, total=t))
+    jobs = plan_clips(cfg)
+    held = sorted({j.identity.subject for j in jobs if j.identity.split == "heldout"})
+    if not quiet:
+        kind = "rendered videos" if render else "landmark sequences"
+        out_console.print(f"wrote {out}: {len(jobs)} clips of {kind}, "
+                          f"{subjects - len(held)} training and {len(held)} held-out subjects")
 
 
 def main() -> None:

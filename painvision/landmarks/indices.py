@@ -74,3 +74,13 @@ IRIS_LEFT = tuple(range(473, 478))
 def as_index(points: tuple[int, ...] | list[int]) -> np.ndarray:
     """Index array (int64) for fancy indexing ``landmarks[..., idx, :]``."""
     return np.asarray(points, dtype=np.int64)
+
+# Lower face, for mouth opening, smiles and chewing.
+LOWER_LIP_OUTER = (146, 91, 181, 84, 17, 314, 405, 321, 375)
+LOWER_LIP_INNER_ROW = (95, 88, 178, 87, 14, 317, 402, 318, 324)
+MOUTH_CORNER_RING = (185, 40, 146, 91, 409, 270, 375, 321)
+CHIN_POINTS = (152, 148, 377, 176, 400, 175, 199, 200, 18, 83, 313, 201, 421, 32, 262, 208, 428)
+JAW_RIGHT = (149, 150, 136, 172, 58, 132)  # from the chin towards the right ear
+JAW_LEFT = (378, 379, 365, 397, 288, 361)
+NASOLABIAL = (206, 426, 216, 436, 205, 425, 207, 427)
+FOREHEAD_SKIN = (108, 69, 104, 68, 337, 299, 333, 298)

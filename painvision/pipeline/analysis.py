@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from painvision import __version__
+from painvision._version import __version__
 from painvision.features.baseline import Baseline
 from painvision.features.geometry import SIGNAL_NAMES
 from painvision.io.video import VideoInfo

@@ -12,7 +12,16 @@ and fields of several AUs add. Movements follow the FACS appearance descriptions
 - AU9 nose wrinkler: nasal wings up (0.06) and out, inner brows down, upper lip up a bit.
 - AU10 upper lip raiser: upper lip up (0.07 at the centre), nasal wings up a little.
 - closure (AU43 eyes closed and AU45 blink, as a fraction 0-1): the upper lid margin
-  travels to the lower lid, the lid skin above follows.
+  travels to the lower lid, the lid skin above follows (``closure_basis``).
+
+Movements that are not pain (confounders the scorers must not take for pain):
+
+- AU1+2 brow raiser ("au1"): brows up (0.10) with the forehead skin.
+- AU12 lip corner puller ("au12"): mouth corners up (0.06) and out (0.07), nasolabial
+  cheek up a little.
+- AU25/26 lips part, jaw drops ("au26"): lower lip and chin down (0.20 at the chin),
+  tapering along the jaw.
+- jaw sideways ("jaw_side", chewing): lower lip, chin and jaw shift sideways (0.05).
 
 Handles carry these displacements; every other point follows by harmonic
 interpolation over the mesh, so the skin moves smoothly, and the pose-reference
@@ -30,7 +39,7 @@ from painvision.landmarks import indices as ix
 
 __all__ = ["FIELD_NAMES", "closure_basis", "deformation_fields"]
 
-FIELD_NAMES = ("au4", "au6", "au7", "au9", "au10")
+FIELD_NAMES = ("au4", "au6", "au7", "au9", "au10", "au1", "au12", "au26", "jaw_side")
 
 
 def _mesh_laplacian(points: np.ndarray) -> sparse.csr_matrix:
@@ -102,8 +111,8 @@ def deformation_fields(neutral: np.ndarray) -> dict[str, np.ndarray]:
             (``pose.canonical_frame``).
 
     Returns:
-        name -> ``(478, 3) float32`` displacement at intensity 5 (see ``closure_basis``
-        for the eyelids closing).
+        name (``FIELD_NAMES``) -> ``(478, 3) float32`` displacement at intensity 5
+        (see ``closure_basis`` for the eyelids closing).
     """
     n = np.asarray(neutral, dtype=np.float64)
     fields: dict[str, np.ndarray] = {}
@@ -172,6 +181,52 @@ def deformation_fields(neutral: np.ndarray) -> dict[str, np.ndarray]:
     _pin((ix.MOUTH_RIGHT, ix.MOUTH_LEFT), h)
     fields["au10"] = _propagate(n, h)
 
+    # AU1+2: brows and forehead up.
+    h = {}
+    for i in ix.RIGHT_BROW_UPPER + ix.RIGHT_BROW_LOWER + ix.LEFT_BROW_UPPER + ix.LEFT_BROW_LOWER:
+        h[i] = _vec(0.0, -0.10)
+    for i in ix.FOREHEAD_SKIN:
+        h[i] = _vec(0.0, -0.04)
+    for i in ix.RIGHT_UPPER_LID_SKIN + ix.LEFT_UPPER_LID_SKIN:
+        h[i] = _vec(0.0, -0.02)
+    _pin(ix.RIGHT_UPPER_LID + ix.LEFT_UPPER_LID, h)
+    fields["au1"] = _propagate(n, h)
+
+    # AU12: mouth corners up and out.
+    h = {}
+    for side, corner, ring in ((-1, ix.MOUTH_RIGHT, (185, 40, 146, 91)),
+                               (+1, ix.MOUTH_LEFT, (409, 270, 375, 321))):
+        h[corner] = _vec(side * 0.07, -0.06)
+        for i in ring:
+            h[i] = _vec(side * 0.035, -0.035)
+    for i in ix.NASOLABIAL:
+        h[i] = _vec(0.0, -0.03)
+    _pin((ix.NOSE_TIP, 4, ix.SUBNASALE, ix.UPPER_LIP_TOP, ix.LOWER_LIP_BOTTOM) + ix.CHIN_POINTS, h)
+    fields["au12"] = _propagate(n, h)
+
+    # AU25/26: lips part and the jaw drops.
+    h = {}
+    for i in ix.LOWER_LIP_OUTER + ix.LOWER_LIP_INNER_ROW:
+        h[i] = _vec(0.0, 0.17)
+    for i in ix.CHIN_POINTS:
+        h[i] = _vec(0.0, 0.20)
+    for jaw in (ix.JAW_RIGHT, ix.JAW_LEFT):
+        for k, i in enumerate(jaw):
+            h[i] = _vec(0.0, 0.17 * (1.0 - k / len(jaw)))
+    for i in (ix.MOUTH_RIGHT, ix.MOUTH_LEFT):
+        h[i] = _vec(0.0, 0.06)
+    _pin(ix.UPPER_LIP_OUTER + ix.UPPER_LIP_INNER_ROW, h)
+    fields["au26"] = _propagate(n, h)
+
+    # Jaw sideways (chewing): towards the subject's left.
+    h = {}
+    for i in ix.LOWER_LIP_OUTER + ix.LOWER_LIP_INNER_ROW + ix.CHIN_POINTS:
+        h[i] = _vec(0.05, 0.0)
+    for jaw in (ix.JAW_RIGHT, ix.JAW_LEFT):
+        for k, i in enumerate(jaw):
+            h[i] = _vec(0.05 * (1.0 - k / len(jaw)), 0.0)
+    _pin(ix.UPPER_LIP_OUTER + ix.UPPER_LIP_INNER_ROW, h)
+    fields["jaw_side"] = _propagate(n, h)
     return fields
 
 

@@ -1,4 +1,10 @@
-"""Scripted AU timelines: pain episodes with onset-apex-offset, blinks, head motion."""
+"""Timelines of facial action: what the face does frame by frame, and its ground truth.
+
+A ``Timeline`` holds the intensities that drive the deformation fields (PSPI AUs and
+the confounders), the lid closure, the head pose, and the labels derived from them.
+``Script`` describes a hand-written clip (the bundled sample, tests, calibration);
+``synth.scenario`` draws random ones.
+"""
 
 from __future__ import annotations
 
@@ -8,19 +14,85 @@ import numpy as np
 
 from painvision.types import AU_NAMES, AUSeries
 
-__all__ = ["Blink", "Episode", "HeadMotion", "Script", "sample_script"]
+__all__ = [
+    "DRIVE_CHANNELS",
+    "EXTRA_LABELS",
+    "Blink",
+    "Episode",
+    "HeadMotion",
+    "Script",
+    "Timeline",
+    "profile",
+    "ramp",
+    "sample_script",
+]
+
+#: Channels that drive ``synth.fields`` (FACS 0-5): PSPI AUs and confounders.
+DRIVE_CHANNELS: tuple[str, ...] = ("au1", "au4", "au6", "au7", "au9", "au10", "au12", "au26",
+                                   "jaw_side")
+#: Label columns beyond the PSPI AUs (allowed by the dataset format).
+EXTRA_LABELS: tuple[str, ...] = ("au1", "au2", "au12", "au25", "au26", "au45")
 
 
-def _ramp(x: np.ndarray) -> np.ndarray:
+def ramp(x: np.ndarray) -> np.ndarray:
     """Smooth 0 -> 1 over x in [0, 1] (raised cosine)."""
     x = np.clip(x, 0.0, 1.0)
     return 0.5 - 0.5 * np.cos(np.pi * x)
 
 
-def _profile(t: np.ndarray, start: float, apex: float, apex_end: float, end: float) -> np.ndarray:
-    rise = _ramp((t - start) / max(apex - start, 1e-6))
-    fall = 1.0 - _ramp((t - apex_end) / max(end - apex_end, 1e-6))
+def profile(t: np.ndarray, start: float, apex: float, apex_end: float, end: float) -> np.ndarray:
+    """Onset (start -> apex), apex (apex -> apex_end), offset (apex_end -> end), in [0, 1]."""
+    rise = ramp((t - start) / max(apex - start, 1e-6))
+    fall = 1.0 - ramp((t - apex_end) / max(end - apex_end, 1e-6))
     return np.where(t < apex_end, rise, fall)
+
+
+@dataclass(frozen=True)
+class Timeline:
+    """Frame-by-frame facial action of one clip.
+
+    Attributes:
+        fps: frame rate.
+        drive: channel (``DRIVE_CHANNELS``) -> ``(T,)`` FACS intensity 0-5 shown.
+        closure: ``(T,)`` lid closure 0-1 (blinks, held closures, yawns).
+        au43: ``(T,)`` 1 while the eyes are held closed (not blinks).
+        au45: ``(T,)`` 1 during blinks.
+        pain: ``(T,)`` 1 inside a pain episode (from onset to offset).
+        head: ``(T, 6)`` yaw, pitch, roll (degrees), dx, dy (face widths), scale.
+    """
+
+    fps: float
+    drive: dict[str, np.ndarray]
+    closure: np.ndarray
+    au43: np.ndarray
+    au45: np.ndarray
+    pain: np.ndarray
+    head: np.ndarray
+
+    def __len__(self) -> int:
+        return int(self.closure.shape[0])
+
+    @property
+    def t(self) -> np.ndarray:
+        return np.arange(len(self)) / self.fps
+
+    def labels(self) -> AUSeries:
+        """PSPI AUs as FACS codes them: what the face shows (AU6 of a smile included)."""
+        cols = {n: self.drive[n] for n in AU_NAMES if n != "au43"} | {"au43": self.au43}
+        return AUSeries(*(np.round(np.clip(cols[n], 0, 5), 3).astype(np.float32)
+                          for n in AU_NAMES))
+
+    def extra_labels(self) -> dict[str, np.ndarray]:
+        """Confounder AUs: au1/au2 (brow raise), au12, au25 (lips apart), au26, au45."""
+        au26 = np.round(self.drive["au26"], 3)
+        return {
+            "au1": np.round(self.drive["au1"], 3),
+            "au2": np.round(self.drive["au1"], 3),
+            "au12": np.round(self.drive["au12"], 3),
+            "au25": (au26 >= 0.5).astype(np.float32),
+            "au26": au26,
+            "au45": self.au45.astype(np.float32),
+        }
 
 
 @dataclass(frozen=True)
@@ -56,10 +128,13 @@ class HeadMotion:
     periods_s: tuple[float, float, float, float] = (7.0, 5.0, 6.3, 9.0)
 
     def at(self, t: np.ndarray) -> np.ndarray:
-        """``(T, 4)``: roll degrees, dx, dy (face widths), scale factor."""
+        """``(T, 6)``: yaw, pitch (0 here), roll degrees, dx, dy (face widths), scale."""
         p = self.periods_s
+        zeros = np.zeros_like(t)
         return np.stack(
             [
+                zeros,
+                zeros,
                 self.roll_deg * np.sin(2 * np.pi * t / p[0]),
                 self.shift * np.sin(2 * np.pi * t / p[1]),
                 0.7 * self.shift * np.sin(2 * np.pi * t / p[2] + 1.0),
@@ -69,9 +144,25 @@ class HeadMotion:
         )
 
 
+def _closure_events(t: np.ndarray, blinks, held) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    closure = np.zeros_like(t)
+    au43 = np.zeros_like(t)
+    au45 = np.zeros_like(t)
+    for a, b in held:
+        c = profile(t, a, a + 0.15, b - 0.15, b)
+        closure = np.maximum(closure, c)
+        au43 = np.maximum(au43, (c >= 0.9).astype(float))
+    for at, duration in blinks:
+        half = duration / 2
+        c = profile(t, at - half, at - 0.02, at + 0.02, at + half)
+        closure = np.maximum(closure, c)
+        au45 = np.maximum(au45, (c >= 0.5).astype(float))
+    return closure, au43, au45
+
+
 @dataclass(frozen=True)
 class Script:
-    """Everything that happens in a clip."""
+    """A hand-written clip."""
 
     duration_s: float
     fps: float
@@ -84,34 +175,21 @@ class Script:
         """``(T,) float64`` frame times."""
         return np.arange(int(round(self.duration_s * self.fps))) / self.fps
 
-    def timelines(self) -> tuple[AUSeries, np.ndarray, np.ndarray]:
-        """Ground truth and driving signals.
-
-        Returns:
-            ``(labels, closure, pain)``: FACS labels (AU43 is 1 while the eyes are held
-            closed, blinks do not count), the lid-closure fraction ``(T,)`` that drives
-            the warp (blinks included), and ``(T,) int8`` 1 inside a pain episode.
-        """
+    def timeline(self) -> Timeline:
         t = self.t
-        aus = {name: np.zeros_like(t) for name in AU_NAMES}
-        closure = np.zeros_like(t)
+        drive = {name: np.zeros_like(t) for name in DRIVE_CHANNELS}
         pain = np.zeros(t.shape, dtype=np.int8)
+        held = []
         for ep in self.episodes:
-            prof = _profile(t, ep.start, ep.apex, ep.apex_end, ep.end)
+            prof = profile(t, ep.start, ep.apex, ep.apex_end, ep.end)
             for name, peak in ep.peak.items():
-                aus[name] = np.maximum(aus[name], peak * prof)
+                drive[name] = np.maximum(drive[name], peak * prof)
             pain[(t >= ep.start) & (t <= ep.end)] = 1
             if ep.eyes_closed:
-                a, b = ep.eyes_closed
-                c = _profile(t, a, a + 0.15, b - 0.15, b)
-                closure = np.maximum(closure, c)
-                aus["au43"] = np.maximum(aus["au43"], (c >= 0.9).astype(float))
-        for bl in self.blinks:
-            half = bl.duration / 2
-            c = _profile(t, bl.at - half, bl.at - 0.02, bl.at + 0.02, bl.at + half)
-            closure = np.maximum(closure, c)
-        labels = AUSeries(*(np.round(aus[n], 3).astype(np.float32) for n in AU_NAMES))
-        return labels, closure.astype(np.float32), pain
+                held.append(ep.eyes_closed)
+        closure, au43, au45 = _closure_events(t, [(b.at, b.duration) for b in self.blinks], held)
+        return Timeline(self.fps, drive, closure.astype(np.float32), au43.astype(np.float32),
+                        au45.astype(np.float32), pain, self.motion.at(t))
 
 
 def sample_script(duration_s: float = 16.0, fps: float = 25.0) -> Script:

@@ -80,8 +80,7 @@ def test_follows_the_subject_when_a_second_face_enters(tmp_path):
     fps, n = 15, 36
     path = tmp_path / "two.mp4"
     w = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), fps, (560, 320))
-    still = np.zeros(4)
-    still[3] = 1.0
+    still = np.array([0.0, 0.0, 0.0, 0.0, 0.0, 1.0])  # yaw, pitch, roll, dx, dy, scale
     motion = HeadMotion(roll_deg=2.0, shift=0.03).at(np.arange(n) / fps)
     v_img = visitor.frame({}, still)
     for i in range(n):

@@ -1,0 +1,111 @@
+"""The generic dataset format.
+
+```
+DATASET/
+  videos/<id>.mp4        rendered clips (or, for landmark-only data:)
+  landmarks/<id>.npz     t (T,), landmarks (T, 478, 3) MediaPipe-normalised, NaN where no
+                         face, detected (T,), width, height, fps
+  labels/<id>.csv        frame,pspi,au4,au6,au7,au9,au10,au43,pain[,extra AU columns]
+  subjects.csv           id,subject,split[,...]: which subject each clip shows
+  meta.json              how the dataset was made (optional)
+```
+
+``pain`` is 1 on frames inside a pain episode. ``split`` is ``train`` or ``heldout``;
+splits keep subjects apart, and training code must split by ``subject`` too.
+"""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from painvision.errors import InputError
+from painvision.types import N_LANDMARKS, LandmarkTrack
+
+__all__ = ["LABEL_COLUMNS", "DatasetItem", "load_dataset", "read_labels", "read_landmarks"]
+
+#: Required label columns, in order.
+LABEL_COLUMNS: tuple[str, ...] = ("frame", "pspi", "au4", "au6", "au7", "au9", "au10", "au43",
+                                  "pain")
+
+
+@dataclass(frozen=True, slots=True)
+class DatasetItem:
+    """One clip of a dataset."""
+
+    id: str
+    subject: str
+    split: str
+    labels: Path
+    video: Path | None
+    landmarks: Path | None
+
+
+def load_dataset(root: str | Path, split: str | None = None) -> list[DatasetItem]:
+    """The clips of a dataset in the generic format, optionally of one split.
+
+    Raises:
+        InputError: the folder is not a dataset, or a clip has no labels or no data.
+    """
+    root = Path(root)
+    subjects = root / "subjects.csv"
+    if not subjects.is_file():
+        raise InputError(f"{root} is not a painvision dataset: {subjects} is missing")
+    items = []
+    with open(subjects, newline="", encoding="utf-8") as fh:
+        reader = csv.DictReader(fh)
+        missing = {"id", "subject"} - set(reader.fieldnames or ())
+        if missing:
+            raise InputError(f"{subjects}: missing column(s) {sorted(missing)}")
+        for row in reader:
+            item_split = row.get("split") or "train"
+            if split is not None and item_split != split:
+                continue
+            cid = row["id"]
+            labels = root / "labels" / f"{cid}.csv"
+            video = root / "videos" / f"{cid}.mp4"
+            lms = root / "landmarks" / f"{cid}.npz"
+            if not labels.is_file():
+                raise InputError(f"{root}: clip {cid} has no labels ({labels})")
+            if not video.is_file() and not lms.is_file():
+                raise InputError(f"{root}: clip {cid} has neither {video.name} nor {lms.name}")
+            items.append(DatasetItem(cid, row["subject"], item_split, labels,
+                                     video if video.is_file() else None,
+                                     lms if lms.is_file() else None))
+    return items
+
+
+def read_labels(path: str | Path) -> dict[str, np.ndarray]:
+    """Label columns by name, ``(T,) float32`` each (``frame`` as int64)."""
+    with open(path, newline="", encoding="utf-8") as fh:
+        reader = csv.reader(fh)
+        header = next(reader, None)
+        if header is None:
+            raise InputError(f"{path}: empty labels file")
+        missing = [c for c in LABEL_COLUMNS if c not in header]
+        if missing:
+            raise InputError(f"{path}: missing label column(s) {missing}")
+        rows = [r for r in reader if r]
+    data = np.array(rows, dtype=np.float64).reshape(len(rows), len(header))
+    out = {name: data[:, k].astype(np.float32) for k, name in enumerate(header)}
+    out["frame"] = data[:, header.index("frame")].astype(np.int64)
+    return out
+
+
+def read_landmarks(path: str | Path) -> LandmarkTrack:
+    """A landmark-only clip as a ``LandmarkTrack``."""
+    with np.load(path, allow_pickle=False) as z:
+        lm = z["landmarks"].astype(np.float32)
+        if lm.ndim != 3 or lm.shape[1:] != (N_LANDMARKS, 3):
+            raise InputError(f"{path}: landmarks must be (T, 478, 3), got {lm.shape}")
+        t = z["t"].astype(np.float64)
+        detected = z["detected"].astype(bool)
+        n = t.shape[0]
+        return LandmarkTrack(
+            t=t, frame_index=np.arange(n, dtype=np.int64), landmarks=lm, detected=detected,
+            confidence=detected.astype(np.float32), n_faces=detected.astype(np.int16),
+            width=int(z["width"]), height=int(z["height"]),
+        )

@@ -1,0 +1,66 @@
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from painvision.features.geometry import SIGNAL_NAMES, au_signals
+from painvision.landmarks.pose import align_to_template
+from painvision.synth.identity import sample_identities
+from painvision.synth.meshgen import MeshGenerator, MeshNoise
+from painvision.synth.sequence import Episode, Script
+
+pytestmark = pytest.mark.mediapipe  # the identity's neutral mesh comes from MediaPipe
+CLEAN = MeshNoise(jitter=0.0, bias=0.0, dropout_per_min=0.0, expression_gain=1.0)
+
+
+@pytest.fixture(scope="module")
+def gen():
+    return MeshGenerator(sample_identities(2, "train", 0)[1])
+
+
+def _with_head(tl, head):
+    return replace(tl, head=head.astype(np.float32))
+
+
+def test_head_pose_is_recovered_by_the_pose_normalisation(gen):
+    tl = Script(2.0, 10.0).timeline()
+    head = np.zeros((20, 6))
+    head[:, 5] = 1.0
+    head[:, 0] = np.linspace(-30, 30, 20)
+    head[:, 1] = np.linspace(10, -10, 20)
+    head[:, 2] = np.linspace(-5, 5, 20)
+    lm, detected = gen.sequence(_with_head(tl, head), np.random.default_rng(0), CLEAN)
+    assert detected.all()
+    res = align_to_template(lm * np.array([640, 480, 640], np.float32))
+    np.testing.assert_allclose(res.yaw_pitch_roll[:, 0], head[:, 0], atol=1.5)
+    np.testing.assert_allclose(res.yaw_pitch_roll[:, 2], head[:, 2], atol=1.0)
+    assert np.abs(res.yaw_pitch_roll[:, 1] - head[:, 1]).max() < 3.0
+
+
+def test_expression_reaches_the_landmarks_scaled_by_the_gain(gen):
+    tl = Script(2.0, 25.0, episodes=(Episode(0.5, 0.8, 1.8, 2.0, {"au4": 5.0}),)).timeline()
+    drops = []
+    for gain in (1.0, 0.5):
+        noise = replace(CLEAN, expression_gain=gain)
+        lm, _ = gen.sequence(tl, np.random.default_rng(0), noise)
+        sig = au_signals(align_to_template(lm * np.array([640, 480, 640], np.float32)).aligned)
+        k = SIGNAL_NAMES.index("brow_height")
+        drops.append(sig[0, k] - sig[30, k])
+    assert drops[0] > 0.05
+    assert drops[1] == pytest.approx(drops[0] / 2, rel=0.1)
+
+
+def test_noise_dropouts_and_turned_away_heads(gen):
+    tl = Script(60.0, 25.0).timeline()
+    head = tl.head.copy()
+    head[100:150, 0] = 45.0  # beyond the front end's reach
+    noise = MeshNoise(dropout_per_min=6.0)
+    lm, detected = gen.sequence(_with_head(tl, head), np.random.default_rng(1), noise)
+    assert not detected[100:150].any()
+    assert 0.7 < detected.mean() < 0.99
+    assert np.isnan(lm[~detected]).all() and np.isfinite(lm[detected]).all()
+    clean, _ = gen.sequence(tl, np.random.default_rng(1), CLEAN)
+    diff = (lm - clean)[detected][:, :, :2] * 640 / (gen.face_width / 1.0)
+    assert np.nanstd(diff) > 0  # the spoiling is there
