@@ -82,7 +82,11 @@ def analyze(
              "Default: automatic (the subject's most frequent expression is taken as neutral).",
         show_default=False)] = None,
     stride: Annotated[int, typer.Option(min=1, help="Analyse every Nth frame.")] = 1,
-    scorer: Annotated[str, typer.Option(help="Scorer: analytic.")] = "analytic",
+    scorer: Annotated[str, typer.Option(
+        help="model (the learned temporal model) | analytic (the geometric scorer).")] = "model",
+    weights: Annotated[Path | None, typer.Option(
+        help="Model weights (default: weights/painvision-default.pt).",
+        show_default=False)] = None,
     max_faces: Annotated[int, typer.Option(min=1, max=8, help="Faces MediaPipe looks for per frame "
                                            "(the subject is followed among them).")] = 2,
     overwrite: Annotated[bool, typer.Option(help="Replace existing output files.")] = False,
@@ -114,6 +118,10 @@ def analyze(
     try:
         device = str(resolve_device(device))  # warns once if CUDA was asked for but is absent
         options = FaceMeshOptions(max_faces=max_faces)
+        if scorer == "model":
+            from painvision.classifier.scorer import ModelScorer
+
+            ModelScorer(weights, device)  # a missing or unsafe weights file fails here
     except PainVisionError as exc:
         raise _fail(str(exc)) from None
     out.mkdir(parents=True, exist_ok=True)
@@ -134,7 +142,8 @@ def analyze(
 
             try:
                 analysis = analyze_video(video, device=device, neutral=neutral_s, stride=stride,
-                                         scorer=scorer, face_mesh=options, on_progress=on_progress)
+                                         scorer=scorer, weights=weights, face_mesh=options,
+                                         on_progress=on_progress)
             except PainVisionError as exc:
                 progress.remove_task(task)
                 err_console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
@@ -146,7 +155,8 @@ def analyze(
 
     if results and not quiet:
         table = Table(title="painvision analyze", title_justify="left")
-        for col in ("video", "frames", "face", "mean PSPI", "p95", "max", "PSPI≥3"):
+        for col in ("video", "frames", "face", "mean PSPI", "p95", "max", "PSPI≥3",
+                    "pain_prob≥0.5"):
             table.add_column(col, justify="left" if col == "video" else "right")
         for video, summary, _, _ in results:
             p = summary["pspi"]
@@ -159,6 +169,8 @@ def analyze(
                 f"{100 * summary['face']['share_detected']:.0f}%",
                 f(p["mean"]), f(p["p95"]), f(p["max"]),
                 "-" if p["share_ge_3"] is None else f"{100 * p['share_ge_3']:.0f}%",
+                "-" if not summary["pain_prob"] or summary["pain_prob"]["share_ge_0.5"] is None
+                else f"{100 * summary['pain_prob']['share_ge_0.5']:.0f}%",
             )
         out_console.print(table)
         first = results[0][1]
@@ -195,8 +207,8 @@ def synth(
         help="Rendered videos (photos warped, camera degradations) instead of landmark "
              "sequences.")] = False,
     seed: Annotated[int, typer.Option(help="Everything is a function of the seed.")] = 0,
-    heldout: Annotated[float, typer.Option(min=0.0, max=0.95, help="Share of subjects in the "
-                                           "held-out benchmark split.")] = 0.25,
+    heldout: Annotated[float, typer.Option(min=0.0, max=1.0, help="Share of subjects in the "
+                                           "held-out benchmark split (1: only held-out).")] = 0.25,
     fps: Annotated[float, typer.Option(min=1.0, max=120.0, help="Frame rate.")] = 25.0,
     clip_seconds: Annotated[float, typer.Option(min=1.0, help="Longest clip.")] = 30.0,
     size: Annotated[str, typer.Option(help="Frame size WIDTHxHEIGHT.")] = "480x360",
@@ -228,6 +240,99 @@ def synth(
         kind = "rendered videos" if render else "landmark sequences"
         out_console.print(f"wrote {out}: {len(jobs)} clips of {kind}, "
                           f"{subjects - len(held)} training and {len(held)} held-out subjects")
+
+
+@app.command()
+def train(
+    datasets: Annotated[list[Path], typer.Argument(help="Dataset folder(s) in the generic "
+                                                   "format.", show_default=False)],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Weights file to write "
+                                      "(a report goes beside it as <stem>.report.json).",
+                                      show_default=False)],
+    epochs: Annotated[int, typer.Option(min=1, help="Most epochs (early stopping on "
+                                        "validation subjects).")] = 40,
+    steps: Annotated[int, typer.Option(min=1, help="Batches per epoch.")] = 50,
+    folds: Annotated[int, typer.Option(min=0, help="Subject-grouped cross-validation folds "
+                                       "(0: none).")] = 0,
+    model: Annotated[str, typer.Option(help="Model variant.")] = "tcn_small",
+    device: Annotated[str, typer.Option(help="auto | cpu | cuda.")] = "auto",
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
+    workers: Annotated[int, typer.Option(min=1, help="Processes for MediaPipe on video "
+                                         "datasets.")] = os.cpu_count() or 1,
+    overwrite: Annotated[bool, typer.Option(help="Replace an existing weights file.")] = False,
+) -> None:
+    """Train the temporal model on DATASET(S); reports per fold and on the held-out split."""
+    import json
+
+    from painvision.classifier.registry import list_models
+    from painvision.classifier.train import TrainConfig, load_clips, train_and_report
+    from painvision.classifier.weights import save_weights
+    from painvision.device import resolve_device
+
+    if out.exists() and not overwrite:
+        raise _fail(f"{out} exists; pass --overwrite to replace it")
+    if model not in list_models():
+        raise _fail(f"unknown model {model!r}: expected one of {', '.join(list_models())}")
+    try:
+        dev = resolve_device(device)
+    except PainVisionError as exc:
+        raise _fail(str(exc)) from None
+    cfg = TrainConfig(model=model, epochs=epochs, steps_per_epoch=steps, folds=folds, seed=seed)
+    progress = Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+                        TimeRemainingColumn(), console=err_console, transient=True)
+    tasks: dict[str, int] = {}
+
+    def on_progress(label: str, done: int, total: int) -> None:
+        if label not in tasks:
+            tasks[label] = progress.add_task(label, total=total)
+        progress.update(tasks[label], completed=done, total=total)
+
+    with progress:
+        clips = []
+        for d in datasets:
+            clips += load_clips(d, on_progress=on_progress, workers=workers,
+                                prefix_subjects=len(datasets) > 1)
+        net, report = train_and_report(clips, cfg, dev, on_progress=on_progress)
+    report["datasets"] = [str(d) for d in datasets]
+    save_weights(out, net, {"name": out.stem, "trained_by": "painvision train",
+                            "config": report["config"], "datasets": report["datasets"]})
+    report_path = out.with_name(out.stem + ".report.json")
+    report_path.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+    table = Table(title="painvision train", title_justify="left")
+    for col in ("evaluated on", "frames", "PSPI MAE", "RMSE", "Pearson", "ICC(3,1)",
+                "pain F1", "pain ROC-AUC"):
+        table.add_column(col, justify="left" if col == "evaluated on" else "right")
+
+    def row(name: str, m: dict) -> None:
+        p, q = m["pspi"], m["pain_prob"]
+        table.add_row(name, str(p["n"]), *(f"{p[k]:.3f}" for k in ("mae", "rmse", "pearson",
+                                                                       "icc31")),
+                      f"{q['f1']:.3f}", f"{q['roc_auc']:.3f}")
+
+    for fold in report["folds"]:
+        row(f"fold {fold['fold']}", fold["metrics"])
+    if "heldout" in report:
+        row("held-out split", report["heldout"])
+    out_console.print(table)
+    out_console.print(f"wrote {out} and {report_path}", highlight=False)
+
+
+@app.command()
+def export(
+    fmt: Annotated[str, typer.Option("--format", "-f", help="onnx | torchscript.")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="File to write.", show_default=False)],
+    weights: Annotated[Path | None, typer.Option(
+        help="Weights (default: weights/painvision-default.pt).", show_default=False)] = None,
+    overwrite: Annotated[bool, typer.Option(help="Replace an existing file.")] = False,
+) -> None:
+    """Export the model to ONNX or TorchScript (with a JSON description beside it)."""
+    from painvision.classifier.export import export_model
+    from painvision.classifier.scorer import default_weights_path
+
+    if out.exists() and not overwrite:
+        raise _fail(f"{out} exists; pass --overwrite to replace it")
+    path = export_model(weights or default_weights_path(), fmt, out)
+    out_console.print(f"wrote {path} and {path}.json", highlight=False)
 
 
 def main() -> None:

@@ -22,7 +22,7 @@ __all__ = ["CSV_COLUMNS", "Analysis", "atomic_write_text"]
 
 #: Columns of the per-frame CSV, in order.
 CSV_COLUMNS: tuple[str, ...] = (
-    "frame", "time_s", "face_detected", "pose_ok", "pspi", *AU_NAMES,
+    "frame", "time_s", "face_detected", "pose_ok", "pspi", *AU_NAMES, "pain_prob",
     "confidence", "yaw_deg", "pitch_deg", "roll_deg", "n_faces",
 )
 
@@ -55,8 +55,10 @@ def _stat(x: np.ndarray, fn) -> float | None:
 class Analysis:
     """Per-frame scores of one video, with everything needed to reproduce them.
 
-    ``pspi`` and the AUs are NaN where no face was found or the head was turned
-    beyond the pose limits (``pose_ok`` False).
+    ``pspi``, the AUs and ``pain_prob`` are NaN where no face was found or the head
+    was turned beyond the pose limits (``pose_ok`` False). ``pain_prob`` (the
+    probability that the frame lies in a pain episode) is None with the analytic
+    scorer, which has none.
     """
 
     info: VideoInfo
@@ -64,6 +66,7 @@ class Analysis:
     pose: PoseAlignment
     signals: np.ndarray
     aus: AUSeries
+    pain_prob: np.ndarray | None
     baseline: Baseline
     scorer: str
     calibration: dict
@@ -94,6 +97,8 @@ class Analysis:
             "pose_ok": self.pose.pose_ok.astype(np.int8),
             "pspi": self.pspi,
             **{n: getattr(self.aus, n) for n in AU_NAMES},
+            "pain_prob": (self.pain_prob if self.pain_prob is not None
+                          else np.full(len(self.track), np.nan, np.float32)),
             "confidence": self.track.confidence,
             "yaw_deg": self.pose.yaw_pitch_roll[:, 0],
             "pitch_deg": self.pose.yaw_pitch_roll[:, 1],
@@ -142,6 +147,12 @@ class Analysis:
             },
             "aus_mean": {a: _stat(getattr(self.aus, a).astype(np.float64), np.mean)
                          for a in AU_NAMES},
+            "pain_prob": None if self.pain_prob is None else {
+                "mean": _stat(self.pain_prob.astype(np.float64), np.mean),
+                "max": _stat(self.pain_prob.astype(np.float64), np.max),
+                "share_ge_0.5": _stat(self.pain_prob.astype(np.float64),
+                                      lambda x: np.mean(x >= 0.5)),
+            },
             "calibration": {
                 "baseline": self.baseline.to_dict(),
                 "scorer_gains": self.calibration,
@@ -156,6 +167,8 @@ class Analysis:
         ypr = self.pose.yaw_pitch_roll
         pspi = self.pspi
         aus = self.aus.as_array()
+        prob = (self.pain_prob if self.pain_prob is not None
+                else np.full(len(self.track), np.nan, np.float32))
         for i in range(len(self.track)):
             rows.append(",".join([
                 str(int(self.track.frame_index[i])),
@@ -164,6 +177,7 @@ class Analysis:
                 str(int(self.pose.pose_ok[i])),
                 _fmt(float(pspi[i])),
                 *(_fmt(float(v)) for v in aus[i]),
+                _fmt(float(prob[i])),
                 _fmt(float(self.track.confidence[i])) if self.track.detected[i] else "",
                 *(_fmt(float(v), 2) for v in ypr[i]),
                 str(int(self.track.n_faces[i])),

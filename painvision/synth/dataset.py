@@ -37,7 +37,7 @@ class SynthConfig:
             landmark sequences.
         seed: everything is a function of it.
         heldout_share: share of subjects in the held-out (benchmark) split, at least one
-            when there are two subjects or more.
+            when there are two subjects or more; 1 makes a held-out-only dataset.
         fps: frame rate.
         clip_s: longest clip; a subject's time is cut into clips this long.
         size: frame size (width, height).
@@ -57,8 +57,8 @@ class SynthConfig:
             raise InputError(f"subjects must be >= 1, got {self.subjects}")
         if not self.minutes > 0:
             raise InputError(f"minutes must be > 0, got {self.minutes}")
-        if not 0 <= self.heldout_share < 1:
-            raise InputError(f"heldout share must be in [0, 1), got {self.heldout_share}")
+        if not 0 <= self.heldout_share <= 1:
+            raise InputError(f"heldout share must be in [0, 1], got {self.heldout_share}")
         if self.fps <= 0 or self.clip_s < 1:
             raise InputError("fps must be > 0 and clip length >= 1 s")
 
@@ -74,8 +74,10 @@ class ClipJob:
 def plan_clips(cfg: SynthConfig) -> list[ClipJob]:
     """The clips of a dataset, in order; a pure function of the configuration."""
     n_held = 0
-    if cfg.subjects >= 2 and cfg.heldout_share > 0:
-        n_held = max(1, int(round(cfg.subjects * cfg.heldout_share)))
+    if cfg.heldout_share >= 1:
+        n_held = cfg.subjects
+    elif cfg.subjects >= 2 and cfg.heldout_share > 0:
+        n_held = min(cfg.subjects - 1, max(1, int(round(cfg.subjects * cfg.heldout_share))))
     identities = sample_identities(cfg.subjects - n_held, "train", cfg.seed)
     identities += sample_identities(n_held, "heldout", cfg.seed)
     per_subject = cfg.minutes * 60.0 / cfg.subjects
@@ -179,6 +181,7 @@ def write_dataset(
                        for s in ("train", "heldout")},
         }
         (tmp / "meta.json").write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
+        os.chmod(tmp, 0o755)
         if out.exists():
             out.rmdir()
         os.replace(tmp, out)

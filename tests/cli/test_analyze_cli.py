@@ -41,14 +41,36 @@ def test_analyze_writes_csv_and_json(short_clip, tmp_path):
         if r["face_detected"] == "1" and r["pspi"]:
             assert 0 <= float(r["pspi"]) <= 16
             assert all(0 <= float(r[a]) <= 5 for a in ("au4", "au6", "au7", "au9", "au10"))
-            assert float(r["au43"]) in (0.0, 1.0)
+            assert 0.0 <= float(r["au43"]) <= 1.0  # a probability with the model
     summary = json.loads((out / "short.json").read_text())
     assert summary["video"]["frames"] == 45 and summary["video"]["width"] == 320
     assert summary["face"]["share_detected"] >= 0.95
     assert {"mean", "p95", "max"} <= set(summary["pspi"])
-    assert summary["model"]["scorer"] == "analytic-v1"
+    assert summary["model"]["scorer"] == "painvision-default"
+    probs = [float(r["pain_prob"]) for r in rows if r["pain_prob"]]
+    assert probs and all(0 <= p <= 1 for p in probs)
     assert summary["calibration"]["baseline"]["method"] == "auto_mode"
     assert summary["painvision_version"]
+
+
+def test_analytic_scorer_has_no_pain_prob(short_clip, tmp_path):
+    res = run("analyze", str(short_clip), "--out", str(tmp_path), "-q", "--scorer", "analytic")
+    assert res.returncode == 0, res.stderr
+    rows = _rows(tmp_path / "short.csv")
+    assert all(r["pain_prob"] == "" for r in rows) and any(r["pspi"] for r in rows)
+    assert json.loads((tmp_path / "short.json").read_text())["model"]["scorer"] == "analytic-v1"
+
+
+def test_missing_or_unsafe_weights_fail_cleanly(short_clip, tmp_path):
+    bad = tmp_path / "bad.pt"
+    bad.write_bytes(b"not weights")
+    for weights in (tmp_path / "none.pt", bad):
+        res = run("analyze", str(short_clip), "--out", str(tmp_path / "o"), "--weights",
+                  str(weights))
+        assert res.returncode != 0
+        lines = [line for line in res.stderr.splitlines() if line.strip()]
+        assert len(lines) == 1 and lines[0].startswith("error:"), res.stderr
+        assert not (tmp_path / "o" / "short.csv").exists()
 
 
 def test_existing_outputs_are_not_overwritten_without_asking(short_clip, tmp_path):

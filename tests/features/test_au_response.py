@@ -51,7 +51,7 @@ def terms(tmp_path_factory):
     for case in CASES:
         video = render_clip("astronaut", _script(case), d / f"{case}.mp4", size=(320, 240),
                             seed=11)
-        a = analyze_video(video, neutral=(0.0, 1.0))
+        a = analyze_video(video, neutral=(0.0, 1.0), scorer="analytic")
         apex = (a.t >= 2.1) & (a.t <= 2.8)
         aus = a.aus
         out[case] = {

@@ -17,9 +17,10 @@ from painvision.synth.sequence import HeadMotion
 pytestmark = pytest.mark.mediapipe
 
 
-def test_bundled_sample_meets_the_accuracy_bar(sample_video):
+@pytest.mark.parametrize("scorer", ["analytic", "model"])
+def test_bundled_sample_meets_the_accuracy_bar(sample_video, scorer):
     """Acceptance: face on >= 95 % of frames, Pearson(PSPI, truth) >= 0.8."""
-    a = analyze_video(sample_video, device="cpu")
+    a = analyze_video(sample_video, device="cpu", scorer=scorer)
     truth = np.genfromtxt(str(sample_video).replace(".mp4", ".labels.csv"), delimiter=",",
                           names=True)
     assert len(a.t) == truth.size
@@ -35,7 +36,7 @@ def test_bundled_sample_meets_the_accuracy_bar(sample_video):
 
 
 def test_outputs_and_summary(short_clip, tmp_path):
-    a = analyze_video(short_clip, device="cpu", stride=1)
+    a = analyze_video(short_clip, device="cpu", stride=1, scorer="analytic")
     assert a.pspi.shape == (45,) and a.pspi.dtype == np.float32
     df = a.frames
     assert list(df.columns) == list(CSV_COLUMNS) and len(df) == 45
@@ -45,9 +46,30 @@ def test_outputs_and_summary(short_clip, tmp_path):
     assert s["face"]["share_detected"] >= 0.95
     assert s["calibration"]["baseline"]["method"] == "auto_mode"
     assert s["model"] == {"scorer": "analytic-v1", "device": "cpu"}
+    assert a.pain_prob is None and s["pain_prob"] is None
+    assert df["pain_prob"].isna().all()
     assert 0 <= s["pspi"]["mean"] <= s["pspi"]["p95"] <= s["pspi"]["max"] <= 16
     a.to_json(tmp_path / "x.json")
     assert json.loads((tmp_path / "x.json").read_text())["video"]["frames"] == 45
+
+
+def test_model_scorer_outputs(short_clip):
+    a = analyze_video(short_clip, device="cpu")
+    assert a.scorer == "painvision-default"
+    ok = np.isfinite(a.pspi)
+    assert ok.mean() >= 0.95
+    assert ((a.pain_prob[ok] >= 0) & (a.pain_prob[ok] <= 1)).all()
+    np.testing.assert_allclose(
+        a.pspi[ok], (a.aus.au4 + np.maximum(a.aus.au6, a.aus.au7)
+                     + np.maximum(a.aus.au9, a.aus.au10) + a.aus.au43)[ok], atol=1e-5)
+    assert a.summary["pain_prob"]["max"] <= 1.0
+
+
+def test_missing_weights_fail_before_decoding(short_clip, tmp_path):
+    from painvision.errors import WeightsError
+
+    with pytest.raises(WeightsError, match="no such file"):
+        analyze_video(short_clip, weights=tmp_path / "none.pt")
 
 
 def test_neutral_stretch_and_stride(short_clip):

@@ -121,4 +121,6 @@ def test_bad_configs():
     with pytest.raises(InputError):
         SynthConfig(minutes=0)
     with pytest.raises(InputError):
-        SynthConfig(heldout_share=1.0)
+        SynthConfig(heldout_share=1.5)
+    only_held = plan_clips(SynthConfig(subjects=3, minutes=0.3, heldout_share=1.0))
+    assert {j.identity.split for j in only_held} == {"heldout"}

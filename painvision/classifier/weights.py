@@ -1,0 +1,83 @@
+"""Saving and loading weights safely: tensors plus a JSON config, nothing pickled.
+
+A weights file is ``torch.save({"config": <json string>, "state_dict": {name: tensor}})``
+and is read back with ``torch.load(..., weights_only=True)``, which refuses any other
+Python object: a weights file cannot run code on the machine that loads it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pickle
+import tempfile
+from pathlib import Path
+
+import torch
+
+from painvision.classifier.model import TemporalPainNet
+from painvision.errors import WeightsError
+
+__all__ = ["FORMAT", "load_model", "load_weights", "save_weights"]
+
+FORMAT = "painvision-weights/1"
+
+
+def save_weights(path: str | os.PathLike[str], model: TemporalPainNet,
+                 info: dict[str, object] | None = None) -> Path:
+    """Write ``model`` (its config and tensors) and ``info`` (JSON-able) atomically."""
+    p = Path(path)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    config = {"format": FORMAT, "model": model.config, "info": info or {}}
+    blob = {"config": json.dumps(config, sort_keys=True),
+            "state_dict": {k: v.detach().cpu().contiguous() for k, v in
+                           model.state_dict().items()}}
+    fd, tmp = tempfile.mkstemp(dir=p.parent, prefix=f".{p.name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        torch.save(blob, tmp)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, p)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return p
+
+
+def load_weights(path: str | os.PathLike[str]) -> tuple[dict, dict[str, torch.Tensor]]:
+    """``(config, state_dict)`` from a weights file.
+
+    Raises:
+        WeightsError: missing file, not a painvision weights file, or a file that holds
+            anything but tensors and strings (refused unread).
+    """
+    p = Path(path)
+    if not p.is_file():
+        raise WeightsError(f"cannot load weights {p}: no such file")
+    try:
+        blob = torch.load(p, map_location="cpu", weights_only=True)
+    except (pickle.UnpicklingError, RuntimeError, EOFError, ValueError, AttributeError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise WeightsError(f"refusing to load {p}: not a safe painvision weights file ({first})") \
+            from None
+    if not isinstance(blob, dict) or "config" not in blob or "state_dict" not in blob:
+        raise WeightsError(f"{p} is not a painvision weights file (no config / state_dict)")
+    try:
+        config = json.loads(blob["config"])
+    except (TypeError, json.JSONDecodeError):
+        raise WeightsError(f"{p}: its config is not JSON") from None
+    if config.get("format") != FORMAT:
+        raise WeightsError(f"{p}: format {config.get('format')!r}, expected {FORMAT!r}")
+    return config, blob["state_dict"]
+
+
+def load_model(path: str | os.PathLike[str], device: torch.device | str = "cpu"
+               ) -> tuple[TemporalPainNet, dict]:
+    """A ready-to-run model (eval mode, on ``device``) and its config."""
+    config, state = load_weights(path)
+    try:
+        model = TemporalPainNet(**config["model"])
+        model.load_state_dict(state)
+    except (TypeError, KeyError, RuntimeError) as exc:
+        raise WeightsError(f"{path}: weights do not fit the model ({exc})") from None
+    return model.to(device).eval(), config

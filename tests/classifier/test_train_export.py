@@ -1,0 +1,85 @@
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import onnxruntime as ort
+import pytest
+import torch
+
+from painvision.classifier import create_model, save_weights
+from painvision.classifier.export import OUTPUTS, export_model
+from painvision.classifier.train import TrainConfig, _batch, fit, load_clips, loss_fn
+from painvision.features.inputs import N_FEATURES
+from painvision.synth.dataset import SynthConfig, write_dataset
+
+pytestmark = pytest.mark.mediapipe
+
+
+@pytest.fixture(scope="module")
+def tiny_dataset(tmp_path_factory):
+    return write_dataset(tmp_path_factory.mktemp("tiny") / "ds",
+                         SynthConfig(subjects=4, minutes=2.0, seed=3, clip_s=30.0))
+
+
+def test_training_runs_end_to_end_and_lowers_the_loss(tiny_dataset):
+    clips = load_clips(tiny_dataset)
+    train = [c for c in clips if c.split == "train"]
+    cfg = TrainConfig(model="tcn_tiny", epochs=6, steps_per_epoch=8, batch=8, window=128,
+                      patience=100, seed=0)
+    rng = np.random.default_rng(5)
+    probe = [_batch(train, cfg, rng) for _ in range(3)]
+    torch.manual_seed(cfg.seed)  # fit() starts from this same initialisation
+    untrained = create_model("tcn_tiny").eval()
+
+    def probe_loss(net):
+        with torch.no_grad():
+            return float(np.mean([float(loss_fn(net(x), y, m)) for x, y, m in probe]))
+
+    before = probe_loss(untrained)
+    model, info = fit(train, [], cfg, torch.device("cpu"))
+    after = probe_loss(model)
+    assert info["epochs_run"] == 6
+    assert after < 0.8 * before, (before, after)
+
+
+def test_cli_train_with_folds_writes_weights_and_report(tiny_dataset, tmp_path):
+    exe = Path(sys.executable).with_name("painvision")
+    out = tmp_path / "m.pt"
+    res = subprocess.run([str(exe), "train", str(tiny_dataset), "--out", str(out), "--epochs",
+                          "2", "--steps", "3", "--folds", "3", "--model", "tcn_tiny",
+                          "--device", "cpu"], capture_output=True, text=True, timeout=600)
+    assert res.returncode == 0, res.stderr
+    report = json.loads(out.with_name("m.report.json").read_text())
+    assert len(report["folds"]) == 3
+    tested = [s for f in report["folds"] for s in f["test_subjects"]]
+    assert len(tested) == len(set(tested)) == 3  # each training subject tested once
+    for f in report["folds"]:
+        assert {"mae", "rmse", "pearson", "icc31"} <= set(f["metrics"]["pspi"])
+        assert {"f1", "roc_auc"} <= set(f["metrics"]["pain_prob"])
+    assert "heldout" in report and not set(report["final"]["train_subjects"]) & {"heldout-000"}
+    again = subprocess.run([str(exe), "train", str(tiny_dataset), "--out", str(out)],
+                           capture_output=True, text=True, timeout=120)
+    assert again.returncode != 0 and "--overwrite" in again.stderr
+
+
+@pytest.mark.parametrize("fmt", ["onnx", "torchscript"])
+def test_export_gives_the_same_outputs(tmp_path, fmt):
+    torch.manual_seed(4)
+    net = create_model("tcn_tiny").eval()
+    weights = save_weights(tmp_path / "w.pt", net)
+    path = export_model(weights, fmt, tmp_path / f"m.{fmt}")
+    x = torch.randn(2, 97, N_FEATURES)  # another length than the export example
+    with torch.no_grad():
+        ref = net(x)
+    expected = torch.stack([ref[k] for k in OUTPUTS], -1).numpy()
+    if fmt == "onnx":
+        sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+        got = sess.run(None, {"features": x.numpy()})[0]
+    else:
+        got = torch.jit.load(str(path))(x).detach().numpy()
+    np.testing.assert_allclose(got, expected, atol=1e-5, rtol=1e-4)
+    assert Path(str(path) + ".json").exists()
