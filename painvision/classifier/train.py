@@ -31,11 +31,11 @@ from torch.nn import functional as F
 
 from painvision.classifier.model import TemporalPainNet
 from painvision.classifier.registry import create_model
-from painvision.datasets import load_dataset, read_labels, read_landmarks
+from painvision.datasets import item_labels, load_dataset, read_landmarks
 from painvision.errors import InputError
 from painvision.features.geometry import SIGNAL_NAMES, au_signals
 from painvision.features.inputs import MODEL_POINTS, FrameInputs, model_features, prepare_inputs
-from painvision.landmarks.cache import cached_track
+from painvision.landmarks.cache import cached_track, default_cache_dir
 from painvision.landmarks.pose import align_to_template
 from painvision.metrics import pain_metrics, pspi_metrics
 from painvision.types import AU_NAMES, LandmarkTrack
@@ -91,22 +91,24 @@ def _load_item(args: tuple) -> tuple:
     if item.landmarks is not None:
         track = read_landmarks(item.landmarks)
     else:
-        track, _ = cached_track(item.video, cache_dir)
+        track, _ = cached_track(item.video, cache_dir, fps=item.fps)
     return item, track
 
 
 def load_clips(root: str | os.PathLike[str], split: str | None = None,
                on_progress: Progress | None = None, workers: int = 1,
-               prefix_subjects: bool = False) -> list[Clip]:
+               prefix_subjects: bool = False, cache_dir: str | os.PathLike[str] | None = None
+               ) -> list[Clip]:
     """Read and prepare a dataset's clips: landmark clips as stored, video clips through
-    MediaPipe (cached in ``<dataset>/.mediapipe/``, in ``workers`` processes).
+    MediaPipe (cached in ``cache_dir``, default ``landmarks.cache.default_cache_dir()``,
+    in ``workers`` processes).
 
     ``prefix_subjects`` names subjects ``<dataset folder>/<subject>``, for training on
     several datasets whose subject names could collide.
     """
     items = load_dataset(root, split)
-    cache_dir = Path(root) / ".mediapipe"
-    args = [(item, cache_dir) for item in items]
+    cache = Path(cache_dir) if cache_dir is not None else default_cache_dir()
+    args = [(item, cache) for item in items]
     if workers > 1 and any(i.landmarks is None for i in items):
         with mp.get_context("spawn").Pool(workers) as pool:
             loaded = list(pool.imap(_load_item, args))
@@ -114,7 +116,7 @@ def load_clips(root: str | os.PathLike[str], split: str | None = None,
         loaded = [_load_item(a) for a in args]
     clips = []
     for k, (item, track) in enumerate(loaded):
-        labels = read_labels(item.labels)
+        labels = item_labels(item)
         n = min(len(track), labels["frame"].size)
         if n != len(track) or n != labels["frame"].size:
             logger.warning("%s: %d frames, %d labels; using the first %d", item.id, len(track),

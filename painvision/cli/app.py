@@ -335,6 +335,76 @@ def export(
     out_console.print(f"wrote {path} and {path}.json", highlight=False)
 
 
+bench_app = typer.Typer(help="Benchmarks: accuracy on labelled data, latency per stage.",
+                        no_args_is_help=True)
+app.add_typer(bench_app, name="bench")
+
+
+def _write_reports(report: dict, text: str, json_out: Path | None, md_out: Path | None) -> None:
+    import json
+
+    from painvision.pipeline.analysis import atomic_write_text
+
+    out_console.print(text, markup=False, highlight=False, soft_wrap=True)
+    if json_out:
+        json_out.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(json_out, json.dumps(report, indent=2, default=float) + "\n")
+    if md_out:
+        md_out.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(md_out, text)
+
+
+@bench_app.command("accuracy")
+def bench_accuracy(
+    dataset: Annotated[Path, typer.Argument(help="Dataset: generic format or UNBC layout.",
+                                            show_default=False)],
+    scorer: Annotated[str, typer.Option(help="both | model | analytic.")] = "both",
+    weights: Annotated[Path | None, typer.Option(help="Model weights.", show_default=False)] = None,
+    split: Annotated[str | None, typer.Option(help="Only this split (train | heldout).",
+                                              show_default=False)] = None,
+    device: Annotated[str, typer.Option(help="auto | cpu | cuda.")] = "auto",
+    boot: Annotated[int, typer.Option(min=0, help="Bootstrap resamples over subjects.")] = 1000,
+    json_out: Annotated[Path | None, typer.Option("--json", help="Write the report as JSON.",
+                                                  show_default=False)] = None,
+    md_out: Annotated[Path | None, typer.Option("--markdown", help="Write the tables as "
+                                                "markdown.", show_default=False)] = None,
+) -> None:
+    """PSPI, AU, pain-detection and episode metrics of the scorers on DATASET."""
+    from painvision.bench.accuracy import accuracy_markdown, run_accuracy
+
+    chosen = {"both": ("model", "analytic"), "model": ("model",),
+              "analytic": ("analytic",)}.get(scorer)
+    if chosen is None:
+        raise _fail(f"unknown scorer {scorer!r}: expected both, model or analytic")
+    progress = Progress(TextColumn("[bold]clips"), BarColumn(), MofNCompleteColumn(),
+                        TimeRemainingColumn(), console=err_console, transient=True)
+    with progress:
+        task = progress.add_task("clips", total=None)
+        report = run_accuracy(dataset, chosen, weights=weights, split=split, device=device,
+                              n_boot=boot,
+                              on_progress=lambda d, t: progress.update(task, completed=d, total=t))
+    _write_reports(report, accuracy_markdown(report), json_out, md_out)
+
+
+@bench_app.command("latency")
+def bench_latency(
+    video: Annotated[Path, typer.Argument(help="Video to time.", show_default=False)],
+    device: Annotated[str, typer.Option(help="auto | cpu | cuda.")] = "auto",
+    weights: Annotated[Path | None, typer.Option(help="Model weights.", show_default=False)] = None,
+    json_out: Annotated[Path | None, typer.Option("--json", help="Write the report as JSON.",
+                                                  show_default=False)] = None,
+    md_out: Annotated[Path | None, typer.Option("--markdown", help="Write the tables as "
+                                                "markdown.", show_default=False)] = None,
+) -> None:
+    """Per-stage latency, throughput against the decode + MediaPipe floor, live latency."""
+    from painvision.bench.latency import latency_markdown, run_latency
+    from painvision.io.video import probe_video
+
+    probe_video(video)  # a bad file fails here, in one line
+    report = run_latency(video, device=device, weights=weights)
+    _write_reports(report, latency_markdown(report), json_out, md_out)
+
+
 def main() -> None:
     """Console-script entry point: one-line errors, no tracebacks for expected failures."""
     try:

@@ -25,7 +25,8 @@ import numpy as np
 from painvision.errors import InputError
 from painvision.types import N_LANDMARKS, LandmarkTrack
 
-__all__ = ["LABEL_COLUMNS", "DatasetItem", "load_dataset", "read_labels", "read_landmarks"]
+__all__ = ["LABEL_COLUMNS", "DatasetItem", "item_labels", "load_dataset", "read_labels",
+           "read_landmarks"]
 
 #: Required label columns, in order.
 LABEL_COLUMNS: tuple[str, ...] = ("frame", "pspi", "au4", "au6", "au7", "au9", "au10", "au43",
@@ -34,23 +35,41 @@ LABEL_COLUMNS: tuple[str, ...] = ("frame", "pspi", "au4", "au6", "au7", "au9", "
 
 @dataclass(frozen=True, slots=True)
 class DatasetItem:
-    """One clip of a dataset."""
+    """One clip of a dataset.
+
+    ``video`` is a video file or, for image-sequence datasets (UNBC), a folder of frames
+    read at ``fps``; ``root`` and ``kind`` say how to read the labels (``item_labels``).
+    """
 
     id: str
     subject: str
     split: str
-    labels: Path
+    labels: Path | None
     video: Path | None
     landmarks: Path | None
+    root: Path | None = None
+    kind: str = "generic"
+    fps: float | None = None
 
 
 def load_dataset(root: str | Path, split: str | None = None) -> list[DatasetItem]:
-    """The clips of a dataset in the generic format, optionally of one split.
+    """The clips of a dataset, optionally of one split: the generic format, or the
+    UNBC-McMaster archive's own layout (recognised by its ``Images/`` and
+    ``Frame_Labels/PSPI/`` folders; all its subjects are in split ``train``).
 
     Raises:
         InputError: the folder is not a dataset, or a clip has no labels or no data.
     """
     root = Path(root)
+    from painvision.datasets.unbc import UNBC_FPS, is_unbc, unbc_sequences
+
+    if is_unbc(root):
+        if split not in (None, "train"):
+            return []
+        return [DatasetItem(cid, subject, "train", None, folder, None, root, "unbc", UNBC_FPS)
+                for cid, subject, folder in unbc_sequences(root)]
+    if not root.is_dir():
+        raise InputError(f"{root} is not a folder")
     subjects = root / "subjects.csv"
     if not subjects.is_file():
         raise InputError(f"{root} is not a painvision dataset: {subjects} is missing")
@@ -74,8 +93,19 @@ def load_dataset(root: str | Path, split: str | None = None) -> list[DatasetItem
                 raise InputError(f"{root}: clip {cid} has neither {video.name} nor {lms.name}")
             items.append(DatasetItem(cid, row["subject"], item_split, labels,
                                      video if video.is_file() else None,
-                                     lms if lms.is_file() else None))
+                                     lms if lms.is_file() else None, root))
     return items
+
+
+def item_labels(item: DatasetItem) -> dict[str, np.ndarray]:
+    """The labels of a clip, whatever the dataset's layout."""
+    if item.kind == "unbc":
+        from painvision.datasets.unbc import read_unbc_labels
+
+        return read_unbc_labels(item.root, item.id)
+    if item.labels is None:
+        raise InputError(f"clip {item.id} has no labels")
+    return read_labels(item.labels)
 
 
 def read_labels(path: str | Path) -> dict[str, np.ndarray]:

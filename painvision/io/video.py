@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Iterator
+import queue
+import threading
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 
@@ -20,8 +23,10 @@ import cv2  # noqa: E402
 from painvision.errors import InputError, VideoError  # noqa: E402
 
 logger = logging.getLogger(__name__)
+T = TypeVar("T")
 
-__all__ = ["Frame", "FrameReader", "VideoInfo", "iter_frames", "probe_video"]
+__all__ = ["IMAGE_EXTENSIONS", "Frame", "FrameReader", "VideoInfo", "image_files", "iter_frames",
+           "prefetch", "probe_video"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,12 +62,30 @@ class Frame:
     image_bgr: np.ndarray
 
 
+#: Frame files read from a folder (an image sequence, as in the UNBC archive).
+IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp")
+#: Frame rate of an image sequence when none is given.
+SEQUENCE_FPS = 30.0
+
+
+def image_files(folder: str | os.PathLike[str]) -> list[Path]:
+    """The frame images of a folder, in name order.
+
+    Raises:
+        VideoError: the folder holds no image frames.
+    """
+    p = Path(folder)
+    files = sorted(f for f in p.iterdir() if f.suffix.lower() in IMAGE_EXTENSIONS)
+    if not files:
+        raise VideoError(f"cannot open {p}: a directory with no image frames; expected a "
+                         f"video file or a folder of {'/'.join(IMAGE_EXTENSIONS)} frames")
+    return files
+
+
 def _open(path: str | os.PathLike[str]) -> cv2.VideoCapture:
     p = Path(path)
     if not p.exists():
         raise VideoError(f"cannot open {p}: no such file")
-    if p.is_dir():
-        raise VideoError(f"cannot open {p}: it is a directory, expected a video file")
     if p.stat().st_size == 0:
         raise VideoError(f"cannot open {p}: the file is empty")
     cap = cv2.VideoCapture(str(p), cv2.CAP_FFMPEG)
@@ -80,12 +103,21 @@ def _fourcc(cap: cv2.VideoCapture) -> str:
     return chars if chars.isprintable() and chars.strip() else "unknown"
 
 
-def probe_video(path: str | os.PathLike[str]) -> VideoInfo:
-    """Read a video's container metadata without decoding it.
+def probe_video(path: str | os.PathLike[str], fps: float | None = None) -> VideoInfo:
+    """Read a video's container metadata without decoding it (for a folder of frames:
+    the first frame's size, the frame count, and ``fps`` or ``SEQUENCE_FPS``).
 
     Raises:
         VideoError: the file is missing, empty, not a video, or has no video stream.
     """
+    if Path(path).is_dir():
+        files = image_files(path)
+        first = cv2.imread(str(files[0]), cv2.IMREAD_COLOR)
+        if first is None:
+            raise VideoError(f"cannot read {files[0]}: not an image OpenCV can decode")
+        rate = fps or SEQUENCE_FPS
+        return VideoInfo(str(path), first.shape[1], first.shape[0], rate, len(files),
+                         len(files) / rate, "image-sequence")
     cap = _open(path)
     try:
         width = int(cap.get(cv2.CAP_PROP_FRAME_WIDTH))
@@ -113,14 +145,32 @@ class FrameReader:
         VideoError: the file cannot be opened or no frame decodes at all.
     """
 
-    def __init__(self, path: str | os.PathLike[str], stride: int = 1) -> None:
+    def __init__(self, path: str | os.PathLike[str], stride: int = 1,
+                 fps: float | None = None) -> None:
         if stride < 1:
             raise InputError(f"stride must be >= 1, got {stride}")
         self.path = path
         self.stride = stride
+        self.fps = fps
         self.decoded = 0
 
+    def _images(self) -> Iterator[Frame]:
+        rate = self.fps or SEQUENCE_FPS
+        files = image_files(self.path)
+        for index, f in enumerate(files):
+            self.decoded = index + 1
+            if index % self.stride:
+                continue
+            image = cv2.imread(str(f), cv2.IMREAD_COLOR)
+            if image is None:
+                logger.warning("%s: %s is not a readable image; stopping there", self.path, f)
+                break
+            yield Frame(index, index / rate, image)
+
     def __iter__(self) -> Iterator[Frame]:
+        if Path(self.path).is_dir():
+            yield from self._images()
+            return
         path, stride = self.path, self.stride
         cap = _open(path)
         fps = float(cap.get(cv2.CAP_PROP_FPS) or 0.0)
@@ -159,6 +209,52 @@ class FrameReader:
             cap.release()
         if yielded == 0:
             raise VideoError(f"cannot read {path}: no frame could be decoded (empty or truncated)")
+
+
+def prefetch(items: Iterable[T], depth: int = 8) -> Iterator[T]:
+    """Iterate ``items`` in a background thread, at most ``depth`` ahead.
+
+    Overlaps decoding (which releases the GIL inside FFmpeg) with whatever the consumer
+    does with each frame (the face mesh), so the pipeline runs at the speed of the
+    slower of the two instead of their sum. Memory stays bounded by ``depth`` frames.
+    Exceptions from the producer are raised in the consumer; stopping early stops it.
+    """
+    q: queue.Queue = queue.Queue(maxsize=max(depth, 1))
+    stop = threading.Event()
+    done = object()
+
+    def produce() -> None:
+        try:
+            for item in items:
+                while not stop.is_set():
+                    try:
+                        q.put((True, item), timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+            q.put((True, done))
+        except BaseException as exc:  # handed to the consumer
+            q.put((False, exc))
+
+    thread = threading.Thread(target=produce, name="painvision-decode", daemon=True)
+    thread.start()
+    try:
+        while True:
+            ok, item = q.get()
+            if not ok:
+                raise item
+            if item is done:
+                return
+            yield item
+    finally:
+        stop.set()
+        while thread.is_alive():
+            try:
+                q.get_nowait()
+            except queue.Empty:
+                thread.join(timeout=0.05)
 
 
 def iter_frames(path: str | os.PathLike[str], stride: int = 1) -> Iterator[Frame]:

@@ -11,40 +11,53 @@ from pathlib import Path
 
 import numpy as np
 
+from painvision.io.video import image_files
 from painvision.landmarks.extract import extract_track
 from painvision.landmarks.facemesh import FaceMeshOptions
 from painvision.types import LandmarkTrack
 
-__all__ = ["cache_key", "cached_track"]
+__all__ = ["cache_key", "cached_track", "default_cache_dir"]
 
 #: Bump when what extract_track produces changes.
 _FRONT_END_VERSION = "mediapipe-0.10.21/facemesh-v1"
 
 
-def cache_key(video: str | os.PathLike[str], options: FaceMeshOptions, stride: int = 1) -> str:
-    """SHA-256 of the file's bytes, the front-end settings and the stride."""
+def default_cache_dir() -> Path:
+    """``$PAINVISION_CACHE`` or ``~/.cache/painvision/landmarks``. Landmarks only: no
+    frame is ever written there."""
+    env = os.environ.get("PAINVISION_CACHE")
+    return Path(env) if env else Path.home() / ".cache" / "painvision" / "landmarks"
+
+
+def cache_key(video: str | os.PathLike[str], options: FaceMeshOptions, stride: int = 1,
+              fps: float | None = None) -> str:
+    """SHA-256 of the video's bytes (of every frame file, for a folder), the front-end
+    settings, the stride and the frame rate given for image sequences."""
     h = hashlib.sha256()
-    with open(video, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    h.update(json.dumps({"options": options.to_dict(), "stride": stride,
+    files = image_files(video) if Path(video).is_dir() else [Path(video)]
+    for f in files:
+        h.update(f.name.encode())
+        with open(f, "rb") as fh:
+            for block in iter(lambda fh=fh: fh.read(1 << 20), b""):
+                h.update(block)
+    h.update(json.dumps({"options": options.to_dict(), "stride": stride, "fps": fps,
                          "front_end": _FRONT_END_VERSION}, sort_keys=True).encode())
     return h.hexdigest()
 
 
 def cached_track(video: str | os.PathLike[str], cache_dir: str | os.PathLike[str],
-                 options: FaceMeshOptions | None = None, stride: int = 1
-                 ) -> tuple[LandmarkTrack, bool]:
+                 options: FaceMeshOptions | None = None, stride: int = 1,
+                 fps: float | None = None) -> tuple[LandmarkTrack, bool]:
     """``(track, hit)``: the subject's landmark track, from the cache when present."""
     options = options or FaceMeshOptions()
     cache = Path(cache_dir)
-    f = cache / f"{cache_key(video, options, stride)}.npz"
+    f = cache / f"{cache_key(video, options, stride, fps)}.npz"
     if f.is_file():
         with np.load(f, allow_pickle=False) as z:
             return LandmarkTrack(z["t"], z["frame_index"], z["landmarks"], z["detected"],
                                  z["confidence"], z["n_faces"], int(z["width"]),
                                  int(z["height"])), True
-    _, tr, _ = extract_track(video, stride=stride, options=options)
+    _, tr, _ = extract_track(video, stride=stride, options=options, fps=fps)
     cache.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=cache, prefix=".tmp-", suffix=".npz")
     os.close(fd)

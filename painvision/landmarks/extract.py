@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from painvision.io.video import FrameReader, VideoInfo, probe_video
+from painvision.io.video import FrameReader, VideoInfo, prefetch, probe_video
 from painvision.landmarks.facemesh import FaceMeshExtractor, FaceMeshOptions
 from painvision.landmarks.tracking import SubjectTracker
 from painvision.types import N_LANDMARKS, LandmarkTrack
@@ -23,8 +23,11 @@ def extract_track(
     stride: int = 1,
     options: FaceMeshOptions | None = None,
     on_progress: Progress | None = None,
+    fps: float | None = None,
 ) -> tuple[VideoInfo, LandmarkTrack, int]:
     """Run the face-mesh front end over a video, following one subject.
+
+    ``path`` may also be a folder of frame images, read at ``fps``.
 
     Returns:
         ``(info, track, decoded)``: container metadata, the subject's landmark track
@@ -33,7 +36,7 @@ def extract_track(
     Raises:
         VideoError: the video cannot be opened or decoded.
     """
-    info = probe_video(path)
+    info = probe_video(path, fps)
     total = max(info.frame_count // stride + (1 if info.frame_count % stride else 0), 1)
     times: list[float] = []
     indices: list[int] = []
@@ -41,9 +44,9 @@ def extract_track(
     counts: list[int] = []
     empty = np.full((N_LANDMARKS, 3), np.nan, dtype=np.float32)
     tracker = SubjectTracker()
-    reader = FrameReader(path, stride=stride)
+    reader = FrameReader(path, stride=stride, fps=fps)
     with FaceMeshExtractor(options) as mesh:
-        for frame in reader:
+        for frame in prefetch(reader):  # decode in a thread, overlapped with the mesh
             faces = mesh.process(frame.image_bgr)
             pick = tracker.select(faces, frame.t)
             times.append(frame.t)

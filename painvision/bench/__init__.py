@@ -1,0 +1,1 @@
+"""Benchmarks: accuracy against labelled datasets and latency per pipeline stage."""

@@ -1,0 +1,190 @@
+"""Accuracy of the scorers on a labelled dataset (generic format or UNBC layout)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+from sklearn.metrics import f1_score, roc_auc_score
+
+from painvision.bench.episodes import episode_metrics
+from painvision.classifier.scorer import ModelScorer
+from painvision.datasets import item_labels, load_dataset, read_landmarks
+from painvision.features import AnalyticScorer
+from painvision.features.inputs import prepare_inputs
+from painvision.landmarks.cache import cached_track, default_cache_dir
+from painvision.metrics import pspi_metrics
+from painvision.types import AU_NAMES
+
+__all__ = ["accuracy_markdown", "run_accuracy"]
+
+
+def _auc(score: np.ndarray, y: np.ndarray) -> float | None:
+    ok = np.isfinite(score)
+    if not ok.any() or y[ok].min() == y[ok].max():
+        return None
+    return float(roc_auc_score(y[ok], score[ok]))
+
+
+def _pooled(pred: dict[str, np.ndarray], truth: dict[str, np.ndarray]) -> dict[str, object]:
+    out: dict[str, object] = {"pspi": pspi_metrics(pred["pspi"], truth["pspi"])}
+    au = {}
+    for name in AU_NAMES:
+        p, t = pred[name], truth[name]
+        ok = np.isfinite(p)
+        r = (float(np.corrcoef(p[ok], t[ok])[0, 1])
+             if ok.sum() > 2 and p[ok].std() > 0 and t[ok].std() > 0 else None)
+        au[name] = {"mae": float(np.abs(p[ok] - t[ok]).mean()) if ok.any() else None,
+                    "pearson": r}
+    out["aus"] = au
+    for k in (1, 3):
+        y = (truth["pspi"] >= k).astype(int)
+        ok = np.isfinite(pred["pspi"])
+        out[f"pspi_ge_{k}"] = {
+            "f1": float(f1_score(y[ok], pred["pspi"][ok] >= k)) if ok.any() else None,
+            "roc_auc": _auc(pred["pspi"], y),
+        }
+    out["pain_roc_auc"] = _auc(pred["pain_score"], truth["pain"].astype(int))
+    return out
+
+
+def _episodes(per_clip: list[dict]) -> dict[str, float | None]:
+    true = sum(c["true_episodes"] for c in per_clip)
+    det = sum(c["detected_episodes"] for c in per_clip)
+    found = sum(c["found"] for c in per_clip)
+    fa = sum(c["false_alarms"] for c in per_clip)
+    hours = sum(c["calm_hours"] for c in per_clip)
+    delays = np.array([d for c in per_clip for d in c["delays_s"]])
+    return {
+        "true_episodes": true, "detected_episodes": det,
+        "recall": found / true if true else None,
+        "precision": (det - fa) / det if det else None,
+        "false_alarms_per_hour": fa / hours if hours > 0 else None,
+        "onset_delay_s_median": float(np.median(delays)) if delays.size else None,
+        "onset_delay_s_p95": float(np.percentile(delays, 95)) if delays.size else None,
+    }
+
+
+def run_accuracy(
+    dataset: str | os.PathLike[str],
+    scorers: tuple[str, ...] = ("model", "analytic"),
+    *,
+    weights: str | os.PathLike[str] | None = None,
+    split: str | None = None,
+    device: str = "auto",
+    cache_dir: str | os.PathLike[str] | None = None,
+    threshold: float = 0.5,
+    n_boot: int = 1000,
+    seed: int = 0,
+    on_progress: Callable[[int, int], None] | None = None,
+) -> dict[str, object]:
+    """Frame-level, episode-level, per-subject and bootstrap metrics for each scorer.
+
+    The pain score used for detection and episodes is ``pain_prob`` for the model and
+    PSPI / 16 for the analytic scorer (which has no probability). Landmarks extracted from
+    videos are cached (``cache_dir``), so a second run skips MediaPipe.
+    """
+    items = load_dataset(dataset, split)
+    cache = Path(cache_dir) if cache_dir is not None else default_cache_dir()
+    model = ModelScorer(weights, device) if "model" in scorers else None
+    analytic = AnalyticScorer() if "analytic" in scorers else None
+    per: dict[str, list[dict]] = {s: [] for s in scorers}
+    hits = 0
+    for k, item in enumerate(items):
+        if item.landmarks is not None:
+            track, hit = read_landmarks(item.landmarks), True
+        else:
+            track, hit = cached_track(item.video, cache, fps=item.fps)
+        hits += int(hit)
+        labels = item_labels(item)
+        n = min(len(track), labels["frame"].size)
+        inputs = prepare_inputs(track)
+        truth = {name: labels[name][:n].astype(float) for name in (*AU_NAMES, "pspi", "pain")}
+        for s in scorers:
+            if s == "model":
+                aus, prob = model.score(inputs)
+                score = prob
+            else:
+                aus = analytic.score(inputs.signals, track.t, inputs.valid,
+                                     inputs.neutral.baseline)
+                score = aus.pspi / 16.0
+            pred = {name: getattr(aus, name)[:n].astype(float) for name in AU_NAMES}
+            pred["pspi"] = aus.pspi[:n].astype(float)
+            pred["pain_score"] = score[:n].astype(float)
+            per[s].append({"subject": item.subject, "pred": pred, "truth": truth,
+                           "episodes": episode_metrics(pred["pain_score"], truth["pain"],
+                                                       track.t[:n], threshold)})
+        if on_progress:
+            on_progress(k + 1, len(items))
+    report: dict[str, object] = {"dataset": str(dataset), "clips": len(items),
+                                 "subjects": len({i.subject for i in items}),
+                                 "cache_hits": hits, "scorers": {}}
+    rng = np.random.default_rng(seed)
+    for s, clips in per.items():
+        def cat(part: str, key: str, sel: list[dict]) -> np.ndarray:
+            return np.concatenate([c[part][key] for c in sel])
+
+        keys = (*AU_NAMES, "pspi", "pain_score")
+        pred = {key: cat("pred", key, clips) for key in keys}
+        truth = {key: cat("truth", key, clips) for key in (*AU_NAMES, "pspi", "pain")}
+        entry = _pooled(pred, truth)
+        entry["episodes"] = _episodes([c["episodes"] for c in clips])
+        entry["pain_score"] = "pain_prob" if s == "model" else "PSPI / 16"
+        subjects = sorted({c["subject"] for c in clips})
+        by_subject = {}
+        for subj in subjects:
+            sel = [c for c in clips if c["subject"] == subj]
+            by_subject[subj] = pspi_metrics(cat("pred", "pspi", sel), cat("truth", "pspi", sel))
+        entry["per_subject"] = by_subject
+        boots = {"pearson": [], "mae": [], "pain_roc_auc": []}
+        if len(subjects) >= 2 and n_boot > 0:
+            for _ in range(n_boot):
+                draw = rng.choice(subjects, size=len(subjects), replace=True)
+                sel = [c for subj in draw for c in clips if c["subject"] == subj]
+                m = pspi_metrics(cat("pred", "pspi", sel), cat("truth", "pspi", sel))
+                boots["pearson"].append(m["pearson"])
+                boots["mae"].append(m["mae"])
+                auc = _auc(cat("pred", "pain_score", sel), cat("truth", "pain", sel).astype(int))
+                boots["pain_roc_auc"].append(np.nan if auc is None else auc)
+        entry["ci95_over_subjects"] = {
+            k: ([float(np.nanpercentile(v, 2.5)), float(np.nanpercentile(v, 97.5))]
+                if v and np.isfinite(v).any() else None) for k, v in boots.items()}
+        report["scorers"][s] = entry
+    return report
+
+
+def _f(v: object, digits: int = 3) -> str:
+    return "-" if v is None or (isinstance(v, float) and not np.isfinite(v)) else \
+        f"{v:.{digits}f}"
+
+
+def accuracy_markdown(report: dict) -> str:
+    """Headline table, episode table and per-AU table."""
+    lines = [f"Dataset `{report['dataset']}`: {report['clips']} clips, "
+             f"{report['subjects']} subjects.", "",
+             "| scorer | PSPI MAE | RMSE | Pearson r [95 % CI] | ICC(3,1) | F1 PSPI≥1 | F1 PSPI≥3 "
+             "| ROC-AUC PSPI≥3 | pain ROC-AUC |", "|---|---|---|---|---|---|---|---|---|"]
+    for name, s in report["scorers"].items():
+        p = s["pspi"]
+        ci = s["ci95_over_subjects"]["pearson"]
+        ci_text = f" [{ci[0]:.3f}, {ci[1]:.3f}]" if ci else ""
+        lines.append(
+            f"| {name} | {_f(p['mae'])} | {_f(p['rmse'])} | {_f(p['pearson'])}{ci_text} | "
+            f"{_f(p['icc31'])} | {_f(s['pspi_ge_1']['f1'])} | {_f(s['pspi_ge_3']['f1'])} | "
+            f"{_f(s['pspi_ge_3']['roc_auc'])} | {_f(s['pain_roc_auc'])} ({s['pain_score']}) |")
+    lines += ["", "| scorer | true episodes | recall | precision | false alarms / h | onset delay "
+              "median (s) | p95 (s) |", "|---|---|---|---|---|---|---|"]
+    for name, s in report["scorers"].items():
+        e = s["episodes"]
+        lines.append(
+            f"| {name} | {e['true_episodes']} | {_f(e['recall'])} | {_f(e['precision'])} | "
+            f"{_f(e['false_alarms_per_hour'], 1)} | {_f(e['onset_delay_s_median'], 2)} | "
+            f"{_f(e['onset_delay_s_p95'], 2)} |")
+    lines += ["", "| scorer | " + " | ".join(f"{a} MAE / r" for a in AU_NAMES) + " |",
+              "|---|" + "---|" * len(AU_NAMES)]
+    for name, s in report["scorers"].items():
+        cells = [f"{_f(s['aus'][a]['mae'], 2)} / {_f(s['aus'][a]['pearson'], 2)}" for a in AU_NAMES]
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,97 @@
+"""The accuracy bench on a UNBC-layout fixture and on a generic dataset (cache hits)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from painvision.bench.accuracy import accuracy_markdown, run_accuracy
+from painvision.datasets import is_unbc, item_labels, load_dataset
+from painvision.synth.faces import load_photo
+from painvision.synth.render import FaceRig
+from painvision.synth.sequence import Episode, Script
+
+pytestmark = pytest.mark.mediapipe
+
+
+@pytest.fixture(scope="module")
+def unbc(tmp_path_factory):
+    """Two subjects, one sequence each, in the archive's own layout."""
+    root = tmp_path_factory.mktemp("unbc") / "UNBC"
+    rig = FaceRig(load_photo("astronaut"), (240, 180))
+    for subject, seq, peak in (("042-ll042", "ll042t1aaaff", 4.0), ("064-ak064", "ak064t1afaff",
+                                                                     2.0)):
+        tl = Script(2.0, 15.0, episodes=(Episode(0.6, 0.9, 1.4, 1.8,
+                                                 {"au4": peak, "au7": peak / 2}),)).timeline()
+        labels = tl.labels()
+        img_dir = root / "Images" / subject / seq
+        pspi_dir = root / "Frame_Labels" / "PSPI" / subject / seq
+        facs_dir = root / "Frame_Labels" / "FACS" / subject / seq
+        for d in (img_dir, pspi_dir, facs_dir):
+            d.mkdir(parents=True)
+        for i in range(len(tl)):
+            stem = f"{seq}{i + 1:03d}"
+            drive = {k: float(v[i]) for k, v in tl.drive.items()}
+            cv2.imwrite(str(img_dir / f"{stem}.png"), rig.frame(drive, tl.head[i]))
+            (pspi_dir / f"{stem}_facs.txt").write_text(f"   {labels.pspi[i]:.7e}\n")
+            lines = [f"   {au:.7e}   {getattr(labels, f'au{au}')[i]:.7e}"
+                     for au in (4, 7) if getattr(labels, f"au{au}")[i] > 0]
+            (facs_dir / f"{stem}_facs.txt").write_text("\n".join(lines) + ("\n" if lines else ""))
+    return root
+
+
+def test_unbc_layout_is_read(unbc):
+    assert is_unbc(unbc)
+    items = load_dataset(unbc)
+    assert [(i.id, i.subject) for i in items] == [("042-ll042/ll042t1aaaff", "042-ll042"),
+                                                 ("064-ak064/ak064t1afaff", "064-ak064")]
+    labels = item_labels(items[0])
+    assert labels["frame"].tolist() == list(range(30))
+    assert labels["pspi"].max() == pytest.approx(6.0, abs=1e-3)
+    assert labels["au4"].max() == pytest.approx(4.0, abs=1e-3)
+    np.testing.assert_allclose(labels["pain"], labels["pspi"] >= 1)
+    assert (labels["au6"] == 0).all() and (labels["au43"] == 0).all()
+
+
+def test_bench_on_unbc_then_cache_hits(unbc, tmp_path):
+    first = run_accuracy(unbc, ("analytic",), cache_dir=tmp_path, n_boot=50)
+    second = run_accuracy(unbc, ("analytic",), cache_dir=tmp_path, n_boot=50)
+    assert first["cache_hits"] == 0 and second["cache_hits"] == 2
+    a, b = first["scorers"]["analytic"], second["scorers"]["analytic"]
+    assert a["pspi"] == b["pspi"]
+    assert a["pspi"]["n"] == 60 and set(a["per_subject"]) == {"042-ll042", "064-ak064"}
+    assert a["ci95_over_subjects"]["pearson"] is not None
+    text = accuracy_markdown(first)
+    assert "| analytic |" in text and "false alarms / h" in text
+
+
+def test_cli_bench_accuracy_and_latency(tmp_path, short_clip):
+    from painvision.synth.dataset import SynthConfig, write_dataset
+
+    ds = write_dataset(tmp_path / "ds", SynthConfig(subjects=2, minutes=0.2, seed=5))
+    exe = Path(sys.executable).with_name("painvision")
+    res = subprocess.run([str(exe), "bench", "accuracy", str(ds), "--json",
+                          str(tmp_path / "a.json"), "--markdown", str(tmp_path / "a.md"),
+                          "--boot", "20"], capture_output=True, text=True, timeout=600)
+    assert res.returncode == 0, res.stderr
+    report = json.loads((tmp_path / "a.json").read_text())
+    assert set(report["scorers"]) == {"model", "analytic"}
+    assert report["scorers"]["model"]["pain_score"] == "pain_prob"
+    assert "| model |" in (tmp_path / "a.md").read_text()
+    res = subprocess.run([str(exe), "bench", "latency", str(short_clip), "--json",
+                          str(tmp_path / "l.json"), "--device", "cpu"],
+                         capture_output=True, text=True, timeout=600)
+    assert res.returncode == 0, res.stderr
+    lat = json.loads((tmp_path / "l.json").read_text())
+    assert lat["frames"] == 45 and lat["headline"]["pipeline_over_floor"] > 0
+    assert lat["live_latency_ms"]["p95"] >= lat["live_latency_ms"]["p50"] > 0
+    assert {"torch", "mediapipe", "cpus", "device"} <= set(lat["environment"])
+    bad = subprocess.run([str(exe), "bench", "latency", str(tmp_path / "none.mp4")],
+                         capture_output=True, text=True, timeout=60)
+    assert bad.returncode != 0 and "Traceback" not in bad.stderr
