@@ -5,9 +5,7 @@
 - Augmentation, per training window, on the landmark sequence before the features are
   computed: a keypoint-consistent 3-D rotation (+-10 deg), scale (+-10 %) and shift of
   all points together, per-point jitter, random face dropouts (0.2-1 s), and random
-  frame drops (so the model sees irregular frame intervals, as a live camera gives);
-  then the expression inputs are scaled by 0.6-1.5 (faces differ in how much of their
-  movement the front end reports).
+  frame drops (so the model sees irregular frame intervals, as a live camera gives).
 - Losses per frame where a face is scored: smooth L1 on the AU intensities and on
   PSPI (the formula over the AU heads), binary cross-entropy on AU43 and on
   ``pain`` (the frame lies in a pain episode).
@@ -45,7 +43,6 @@ logger = logging.getLogger(__name__)
 __all__ = ["Clip", "TrainConfig", "evaluate", "fit", "load_clips", "predict", "train_and_report"]
 
 Progress = Callable[[str, int, int], None]
-_N_EXPRESSION = len(SIGNAL_NAMES) + 2 * len(MODEL_POINTS)  # signal drops and point moves
 
 
 @dataclass(frozen=True)
@@ -168,10 +165,6 @@ def _augment_window(clip: Clip, start: int, length: int, rng: np.random.Generato
     valid = pose.pose_ok & np.isfinite(signals).all(axis=1) & clip.inputs.valid[idx]
     feats = model_features(pose.aligned, signals, pose.yaw_pitch_roll, valid, t,
                            clip.inputs.neutral)
-    if augment:
-        # How much of an expression the front end reports differs between faces (0.38 to
-        # 0.49 of the movement on our two photos): scale the expression inputs.
-        feats[:, :_N_EXPRESSION] *= np.exp(rng.uniform(np.log(0.6), np.log(1.5)))
     return feats, _targets({k: v[idx] for k, v in clip.labels.items()}), valid
 
 
