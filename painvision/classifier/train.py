@@ -31,8 +31,8 @@ from painvision.classifier.model import TemporalPainNet
 from painvision.classifier.registry import create_model
 from painvision.datasets import item_labels, load_dataset, read_landmarks
 from painvision.errors import InputError
-from painvision.features.geometry import SIGNAL_NAMES, au_signals
-from painvision.features.inputs import MODEL_POINTS, FrameInputs, model_features, prepare_inputs
+from painvision.features.geometry import au_signals
+from painvision.features.inputs import FrameInputs, model_features, prepare_inputs
 from painvision.landmarks.cache import cached_track, default_cache_dir
 from painvision.landmarks.pose import align_to_template
 from painvision.metrics import pain_metrics, pspi_metrics
