@@ -69,6 +69,19 @@ def parse_neutral(value: str | None) -> tuple[float, float] | None:
     return start, end
 
 
+def _analyze_one(video: Path, out: Path, kwargs: dict) -> tuple:
+    """Analyse one video and write its outputs; errors come back as text (picklable)."""
+    from painvision.pipeline import analyze_video
+
+    try:
+        analysis = analyze_video(video, **kwargs)
+    except PainVisionError as exc:
+        return video, None, None, None, str(exc)
+    csv_path = analysis.to_csv(out / f"{video.stem}.csv")
+    json_path = analysis.to_json(out / f"{video.stem}.json")
+    return video, analysis.summary, csv_path, json_path, None
+
+
 @app.command()
 def analyze(
     videos: Annotated[list[Path], typer.Argument(help="Video file(s) to analyse.",
@@ -90,12 +103,14 @@ def analyze(
     max_faces: Annotated[int, typer.Option(min=1, max=8, help="Faces MediaPipe looks for per frame "
                                            "(the subject is followed among them).")] = 2,
     overwrite: Annotated[bool, typer.Option(help="Replace existing output files.")] = False,
+    workers: Annotated[int, typer.Option(min=1, help="Videos analysed in parallel processes "
+                                         "(each runs its own face mesh).")] = 1,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar or table.")] = False,
 ) -> None:
     """Per-frame PSPI and action units for each VIDEO: writes OUT/<stem>.csv and OUT/<stem>.json."""
     from painvision.device import resolve_device
     from painvision.landmarks.facemesh import FaceMeshOptions
-    from painvision.pipeline import SCORERS, analyze_video
+    from painvision.pipeline import SCORERS
 
     neutral_s = parse_neutral(neutral)
     if scorer not in SCORERS:
@@ -133,25 +148,45 @@ def analyze(
         TextColumn("frames"), TimeRemainingColumn(), console=err_console, disable=quiet,
         transient=True,
     )
-    with progress:
-        for video in videos:
-            task = progress.add_task(video.name, total=None)
+    kwargs = {"device": device, "neutral": neutral_s, "stride": stride, "scorer": scorer,
+              "weights": weights, "face_mesh": options}
+    if workers > 1 and len(videos) > 1:
+        import multiprocessing as mp
+        from concurrent.futures import ProcessPoolExecutor, as_completed
 
-            def on_progress(done: int, total: int, _task=task) -> None:
-                progress.update(_task, completed=done, total=total)
+        with progress, ProcessPoolExecutor(min(workers, len(videos)),
+                                           mp_context=mp.get_context("spawn")) as pool:
+            task = progress.add_task("videos", total=len(videos))
+            futures = {pool.submit(_analyze_one, v, out, kwargs): v for v in videos}
+            order = {v: k for k, v in enumerate(videos)}
+            done = []
+            for fut in as_completed(futures):
+                video, summary, csv_path, json_path, error = fut.result()
+                progress.advance(task)
+                if error:
+                    err_console.print(f"[bold red]error:[/] {error}", highlight=False,
+                                      soft_wrap=True)
+                    failures += 1
+                else:
+                    done.append((video, summary, csv_path, json_path))
+            results = sorted(done, key=lambda r: order[r[0]])
+    else:
+        with progress:
+            for video in videos:
+                task = progress.add_task(video.name, total=None)
 
-            try:
-                analysis = analyze_video(video, device=device, neutral=neutral_s, stride=stride,
-                                         scorer=scorer, weights=weights, face_mesh=options,
-                                         on_progress=on_progress)
-            except PainVisionError as exc:
-                progress.remove_task(task)
-                err_console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
-                failures += 1
-                continue
-            csv_path = analysis.to_csv(out / f"{video.stem}.csv")
-            json_path = analysis.to_json(out / f"{video.stem}.json")
-            results.append((video, analysis.summary, csv_path, json_path))
+                def on_progress(d: int, total: int, _task=task) -> None:
+                    progress.update(_task, completed=d, total=total)
+
+                video, summary, csv_path, json_path, error = _analyze_one(
+                    video, out, kwargs | {"on_progress": on_progress})
+                if error:
+                    progress.remove_task(task)
+                    err_console.print(f"[bold red]error:[/] {error}", highlight=False,
+                                      soft_wrap=True)
+                    failures += 1
+                    continue
+                results.append((video, summary, csv_path, json_path))
 
     if results and not quiet:
         table = Table(title="painvision analyze", title_justify="left")

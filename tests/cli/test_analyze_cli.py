@@ -148,3 +148,16 @@ def test_version_and_help():
     assert run("--version").stdout.startswith("painvision ")
     res = run("analyze", "--help")
     assert res.returncode == 0 and "--neutral" in res.stdout
+
+
+def test_workers_give_the_same_outputs_as_one_process(short_clip, no_face_clip, tmp_path):
+    import shutil
+
+    a = tmp_path / "a.mp4"
+    shutil.copy(short_clip, a)
+    videos = [str(a), str(no_face_clip)]
+    one = run("analyze", *videos, "--out", str(tmp_path / "one"), "-q")
+    two = run("analyze", *videos, "--out", str(tmp_path / "two"), "-q", "--workers", "2")
+    assert one.returncode == two.returncode == 0, two.stderr
+    for name in ("a.csv", "noface.csv"):
+        assert (tmp_path / "one" / name).read_text() == (tmp_path / "two" / name).read_text()
