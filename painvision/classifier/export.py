@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 import warnings
 from pathlib import Path
 
@@ -19,6 +18,7 @@ from torch import nn
 from painvision.classifier.model import TemporalPainNet
 from painvision.classifier.weights import load_model
 from painvision.errors import InputError
+from painvision.fileio import atomic_output, atomic_write_text
 
 __all__ = ["FORMATS", "OUTPUTS", "export_model"]
 
@@ -45,31 +45,22 @@ def export_model(weights: str | os.PathLike[str], fmt: str, out: str | os.PathLi
     wrapped = _Stacked(model).eval()
     example = torch.zeros(1, frames, model.config["in_features"])
     target = Path(out)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # exporter deprecation chatter
-            if fmt == "torchscript":
-                with torch.no_grad():
-                    traced = torch.jit.trace(wrapped, example)
-                traced.save(tmp)
-            else:
-                torch.onnx.export(
-                    wrapped, (example,), tmp, dynamo=False, opset_version=17,
-                    input_names=["features"], output_names=["outputs"],
-                    dynamic_axes={"features": {0: "batch", 1: "frames"},
-                                  "outputs": {0: "batch", 1: "frames"}},
-                )
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_output(target) as tmp, warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # exporter deprecation chatter
+        if fmt == "torchscript":
+            with torch.no_grad():
+                traced = torch.jit.trace(wrapped, example)
+            traced.save(str(tmp))
+        else:
+            torch.onnx.export(
+                wrapped, (example,), str(tmp), dynamo=False, opset_version=17,
+                input_names=["features"], output_names=["outputs"],
+                dynamic_axes={"features": {0: "batch", 1: "frames"},
+                              "outputs": {0: "batch", 1: "frames"}},
+            )
     meta = {"format": fmt, "inputs": {"features": ["batch", "frames",
                                                    model.config["in_features"]]},
             "outputs": list(OUTPUTS), "weights": str(weights), "model": config["model"],
             "info": config.get("info", {}).get("name")}
-    Path(str(target) + ".json").write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
+    atomic_write_text(str(target) + ".json", json.dumps(meta, indent=2) + "\n")
     return target

@@ -10,13 +10,13 @@ from __future__ import annotations
 import json
 import os
 import pickle
-import tempfile
 from pathlib import Path
 
 import torch
 
 from painvision.classifier.model import TemporalPainNet
 from painvision.errors import WeightsError
+from painvision.fileio import atomic_output
 
 __all__ = ["FORMAT", "load_model", "load_weights", "save_weights"]
 
@@ -27,20 +27,12 @@ def save_weights(path: str | os.PathLike[str], model: TemporalPainNet,
                  info: dict[str, object] | None = None) -> Path:
     """Write ``model`` (its config and tensors) and ``info`` (JSON-able) atomically."""
     p = Path(path)
-    p.parent.mkdir(parents=True, exist_ok=True)
     config = {"format": FORMAT, "model": model.config, "info": info or {}}
     blob = {"config": json.dumps(config, sort_keys=True),
             "state_dict": {k: v.detach().cpu().contiguous() for k, v in
                            model.state_dict().items()}}
-    fd, tmp = tempfile.mkstemp(dir=p.parent, prefix=f".{p.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
+    with atomic_output(p) as tmp:
         torch.save(blob, tmp)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, p)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
     return p
 
 

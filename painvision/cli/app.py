@@ -303,6 +303,7 @@ def train(
     from painvision.classifier.train import TrainConfig, load_clips, train_and_report
     from painvision.classifier.weights import save_weights
     from painvision.device import resolve_device
+    from painvision.fileio import atomic_write_text
 
     if out.exists() and not overwrite:
         raise _fail(f"{out} exists; pass --overwrite to replace it")
@@ -332,7 +333,7 @@ def train(
     save_weights(out, net, {"name": out.stem, "trained_by": "painvision train",
                             "config": report["config"], "datasets": report["datasets"]})
     report_path = out.with_name(out.stem + ".report.json")
-    report_path.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+    atomic_write_text(report_path, json.dumps(report, indent=2) + "\n")
     table = Table(title="painvision train", title_justify="left")
     for col in ("evaluated on", "frames", "PSPI MAE", "RMSE", "Pearson", "ICC(3,1)",
                 "pain F1", "pain ROC-AUC"):
@@ -378,7 +379,7 @@ app.add_typer(bench_app, name="bench")
 def _write_reports(report: dict, text: str, json_out: Path | None, md_out: Path | None) -> None:
     import json
 
-    from painvision.pipeline.analysis import atomic_write_text
+    from painvision.fileio import atomic_write_text
 
     out_console.print(text, markup=False, highlight=False, soft_wrap=True)
     if json_out:

@@ -6,11 +6,11 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
+from painvision.fileio import atomic_output
 from painvision.io.video import image_files
 from painvision.landmarks.extract import extract_track
 from painvision.landmarks.facemesh import FaceMeshOptions
@@ -58,15 +58,8 @@ def cached_track(video: str | os.PathLike[str], cache_dir: str | os.PathLike[str
                                  z["confidence"], z["n_faces"], int(z["width"]),
                                  int(z["height"])), True
     _, tr, _ = extract_track(video, stride=stride, options=options, fps=fps)
-    cache.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=cache, prefix=".tmp-", suffix=".npz")
-    os.close(fd)
-    try:
+    with atomic_output(f) as tmp:
         np.savez_compressed(tmp, t=tr.t, frame_index=tr.frame_index, landmarks=tr.landmarks,
                             detected=tr.detected, confidence=tr.confidence,
                             n_faces=tr.n_faces, width=tr.width, height=tr.height)
-        os.replace(tmp, f)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
     return tr, False

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -14,6 +13,7 @@ import numpy as np
 from painvision._version import __version__
 from painvision.features.baseline import Baseline
 from painvision.features.geometry import SIGNAL_NAMES
+from painvision.fileio import atomic_write_text
 from painvision.io.video import VideoInfo
 from painvision.landmarks.pose import PoseAlignment
 from painvision.types import AU_NAMES, AUSeries, LandmarkTrack
@@ -25,21 +25,6 @@ CSV_COLUMNS: tuple[str, ...] = (
     "frame", "time_s", "face_detected", "pose_ok", "pspi", *AU_NAMES, "pain_prob",
     "confidence", "yaw_deg", "pitch_deg", "roll_deg", "n_faces",
 )
-
-
-def atomic_write_text(path: str | os.PathLike[str], text: str) -> Path:
-    """Write a text file so that it appears only complete (temp file + rename)."""
-    p = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=p.parent, prefix=f".{p.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-            fh.write(text)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, p)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return p
 
 
 def _fmt(v: float, digits: int = 3) -> str:
