@@ -32,6 +32,7 @@ __all__ = [
 #: Beyond these the half-profile face hides one eye and one brow: readings are flagged.
 DEFAULT_MAX_YAW_DEG = 30.0
 DEFAULT_MAX_PITCH_DEG = 25.0
+_CHUNK = 2048
 
 
 @lru_cache(maxsize=1)
@@ -141,17 +142,19 @@ def align_to_template(
     angles = np.full((t_len, 3), np.nan, dtype=np.float32)
     scale_out = np.full(t_len, np.nan, dtype=np.float32)
     residual = np.full(t_len, np.nan, dtype=np.float32)
-    if ok.any():
-        idx = ix.as_index(stable)
-        s, r, t = umeyama(pts[ok][:, idx], tpl[idx])
-        al = s[:, None, None] * np.einsum("tij,tnj->tni", r, pts[ok].astype(np.float64))
+    idx = ix.as_index(stable)
+    rows = np.flatnonzero(ok)
+    for start in range(0, rows.size, _CHUNK):  # bounded temporaries on long videos
+        sel = rows[start : start + _CHUNK]
+        s, r, t = umeyama(pts[sel][:, idx], tpl[idx])
+        al = s[:, None, None] * np.einsum("tij,tnj->tni", r, pts[sel].astype(np.float64))
         al += t[:, None, :]
-        aligned[ok] = al.astype(np.float32)
+        aligned[sel] = al.astype(np.float32)
         # R maps camera -> template; the head's rotation in the camera is its transpose.
-        angles[ok] = euler_angles(np.transpose(r, (0, 2, 1)))
-        scale_out[ok] = s.astype(np.float32)
+        angles[sel] = euler_angles(np.transpose(r, (0, 2, 1)))
+        scale_out[sel] = s.astype(np.float32)
         res = al[:, idx] - tpl[idx]
-        residual[ok] = np.sqrt((res**2).sum(axis=2).mean(axis=1)).astype(np.float32)
+        residual[sel] = np.sqrt((res**2).sum(axis=2).mean(axis=1)).astype(np.float32)
     with np.errstate(invalid="ignore"):
         pose_ok = (
             ok
