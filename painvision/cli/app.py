@@ -96,7 +96,8 @@ def analyze(
         show_default=False)] = None,
     stride: Annotated[int, typer.Option(min=1, help="Analyse every Nth frame.")] = 1,
     scorer: Annotated[str, typer.Option(
-        help="model (the learned temporal model) | analytic (the geometric scorer).")] = "model",
+        help="analytic (the geometric scorer) | model (the learned temporal model, adds "
+             "pain_prob).")] = "analytic",
     weights: Annotated[Path | None, typer.Option(
         help="Model weights (default: weights/painvision-default.pt).",
         show_default=False)] = None,

@@ -53,9 +53,10 @@ class DatasetItem:
 
 
 def load_dataset(root: str | Path, split: str | None = None) -> list[DatasetItem]:
-    """The clips of a dataset, optionally of one split: the generic format, or the
+    """The clips of a dataset, optionally of one split: the generic format, the
     UNBC-McMaster archive's own layout (recognised by its ``Images/`` and
-    ``Frame_Labels/PSPI/`` folders; all its subjects are in split ``train``).
+    ``Frame_Labels/PSPI/`` folders), or a folder of ``<id>.mp4`` with ``<id>.labels.csv``
+    beside each (as ``sample_videos/``). The last two put every clip in split ``train``.
 
     Raises:
         InputError: the folder is not a dataset, or a clip has no labels or no data.
@@ -71,6 +72,17 @@ def load_dataset(root: str | Path, split: str | None = None) -> list[DatasetItem
     if not root.is_dir():
         raise InputError(f"{root} is not a folder")
     subjects = root / "subjects.csv"
+    pairs = sorted(root.glob("*.labels.csv"))
+    if not subjects.is_file() and pairs:
+        # A folder of <id>.mp4 + <id>.labels.csv pairs (as sample_videos/): one subject a clip.
+        items = []
+        for labels in pairs:
+            cid = labels.name[: -len(".labels.csv")]
+            video = root / f"{cid}.mp4"
+            if not video.is_file():
+                raise InputError(f"{root}: {labels.name} has no {video.name} beside it")
+            items.append(DatasetItem(cid, cid, "train", labels, video, None, root))
+        return [] if split not in (None, "train") else items
     if not subjects.is_file():
         raise InputError(f"{root} is not a painvision dataset: {subjects} is missing")
     items = []

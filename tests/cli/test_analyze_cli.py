@@ -28,7 +28,7 @@ def _rows(path: Path) -> list[dict[str, str]]:
 
 def test_analyze_writes_csv_and_json(short_clip, tmp_path):
     out = tmp_path / "out"
-    res = run("analyze", str(short_clip), "--out", str(out))
+    res = run("analyze", str(short_clip), "--out", str(out), "--scorer", "model")
     assert res.returncode == 0, res.stderr
     assert "Traceback" not in res.stderr
     assert "short.mp4" in res.stdout and "wrote" in res.stdout
@@ -53,8 +53,8 @@ def test_analyze_writes_csv_and_json(short_clip, tmp_path):
     assert summary["painvision_version"]
 
 
-def test_analytic_scorer_has_no_pain_prob(short_clip, tmp_path):
-    res = run("analyze", str(short_clip), "--out", str(tmp_path), "-q", "--scorer", "analytic")
+def test_analytic_scorer_is_the_default_and_has_no_pain_prob(short_clip, tmp_path):
+    res = run("analyze", str(short_clip), "--out", str(tmp_path), "-q")
     assert res.returncode == 0, res.stderr
     rows = _rows(tmp_path / "short.csv")
     assert all(r["pain_prob"] == "" for r in rows) and any(r["pspi"] for r in rows)
@@ -65,8 +65,8 @@ def test_missing_or_unsafe_weights_fail_cleanly(short_clip, tmp_path):
     bad = tmp_path / "bad.pt"
     bad.write_bytes(b"not weights")
     for weights in (tmp_path / "none.pt", bad):
-        res = run("analyze", str(short_clip), "--out", str(tmp_path / "o"), "--weights",
-                  str(weights))
+        res = run("analyze", str(short_clip), "--out", str(tmp_path / "o"), "--scorer", "model",
+                  "--weights", str(weights))
         assert res.returncode != 0
         lines = [line for line in res.stderr.splitlines() if line.strip()]
         assert len(lines) == 1 and lines[0].startswith("error:"), res.stderr
@@ -138,7 +138,8 @@ def test_cuda_request_on_a_cpu_machine_falls_back_with_a_warning(short_clip, tmp
 
     if torch.cuda.is_available():
         pytest.skip("this machine has CUDA")
-    res = run("analyze", str(short_clip), "--out", str(tmp_path), "-q", "--device", "cuda")
+    res = run("analyze", str(short_clip), "--out", str(tmp_path), "-q", "--device", "cuda",
+              "--scorer", "model")
     assert res.returncode == 0, res.stderr
     assert "CUDA was requested" in res.stderr
     assert json.loads((tmp_path / "short.json").read_text())["model"]["device"] == "cpu"

@@ -54,7 +54,7 @@ def test_outputs_and_summary(short_clip, tmp_path):
 
 
 def test_model_scorer_outputs(short_clip):
-    a = analyze_video(short_clip, device="cpu")
+    a = analyze_video(short_clip, device="cpu", scorer="model")
     assert a.scorer == "painvision-default"
     ok = np.isfinite(a.pspi)
     assert ok.mean() >= 0.95
@@ -69,7 +69,7 @@ def test_missing_weights_fail_before_decoding(short_clip, tmp_path):
     from painvision.errors import WeightsError
 
     with pytest.raises(WeightsError, match="no such file"):
-        analyze_video(short_clip, weights=tmp_path / "none.pt")
+        analyze_video(short_clip, scorer="model", weights=tmp_path / "none.pt")
 
 
 def test_neutral_stretch_and_stride(short_clip):

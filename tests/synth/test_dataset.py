@@ -124,3 +124,12 @@ def test_bad_configs():
         SynthConfig(heldout_share=1.5)
     only_held = plan_clips(SynthConfig(subjects=3, minutes=0.3, heldout_share=1.0))
     assert {j.identity.split for j in only_held} == {"heldout"}
+
+
+def test_a_folder_of_videos_with_labels_beside_them_is_a_dataset(sample_video):
+    items = load_dataset(sample_video.parent)
+    ids = [i.id for i in items]
+    assert "astronaut_pain" in ids and all(i.subject == i.id for i in items)
+    item = items[ids.index("astronaut_pain")]
+    assert item.video == sample_video and read_labels(item.labels)["frame"].size == 400
+    assert load_dataset(sample_video.parent, split="heldout") == []
