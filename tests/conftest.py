@@ -30,6 +30,16 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(skip)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _landmark_cache_in_tmp(tmp_path_factory: pytest.TempPathFactory):
+    """Tests (and the commands they start) cache landmarks in a temporary folder, not in
+    the user's ~/.cache."""
+    mp = pytest.MonkeyPatch()
+    mp.setenv("PAINVISION_CACHE", str(tmp_path_factory.mktemp("landmark-cache")))
+    yield
+    mp.undo()
+
+
 @pytest.fixture(scope="session")
 def device(request: pytest.FixtureRequest) -> str:
     return request.config.getoption("--device")
