@@ -191,9 +191,11 @@ def analyze(
 
     if results and not quiet:
         table = Table(title="painvision analyze", title_justify="left")
-        for col in ("video", "frames", "face", "mean PSPI", "p95", "max", "PSPI≥3",
-                    "pain_prob≥0.5"):
-            table.add_column(col, justify="left" if col == "video" else "right")
+        with_prob = any(r[1]["pain_prob"] for r in results)
+        cols = ["video", "frames", "face", "mean PSPI", "p95", "max", "PSPI≥3"]
+        for col in cols + (["pain_prob≥0.5"] if with_prob else []):
+            table.add_column(col, justify="left" if col == "video" else "right",
+                             no_wrap=col == "video")
         for video, summary, _, _ in results:
             p = summary["pspi"]
 
@@ -205,8 +207,9 @@ def analyze(
                 f"{100 * summary['face']['share_detected']:.0f}%",
                 f(p["mean"]), f(p["p95"]), f(p["max"]),
                 "-" if p["share_ge_3"] is None else f"{100 * p['share_ge_3']:.0f}%",
-                "-" if not summary["pain_prob"] or summary["pain_prob"]["share_ge_0.5"] is None
-                else f"{100 * summary['pain_prob']['share_ge_0.5']:.0f}%",
+                *([] if not with_prob else [
+                    "-" if not summary["pain_prob"] or summary["pain_prob"]["share_ge_0.5"] is None
+                    else f"{100 * summary['pain_prob']['share_ge_0.5']:.0f}%"]),
             )
         out_console.print(table)
         first = results[0][1]
