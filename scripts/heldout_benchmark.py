@@ -2,7 +2,7 @@
 with the real MediaPipe front end in the loop.
 
 Builds (once, seeded) a rendered dataset of held-out identities only, runs MediaPipe on
-every frame (cached beside the dataset in .mediapipe/), scores every clip with the
+every frame (landmarks cached, see painvision.landmarks.cache), scores every clip with the
 analytic scorer and the learned model, and reports per scorer: PSPI Pearson r, MAE,
 RMSE and ICC(3,1); pain detection ROC-AUC and F1 (the analytic scorer has no pain
 probability: its PSPI / 16 stands in); and, on frames outside pain episodes, the share
@@ -26,28 +26,12 @@ from painvision.classifier.scorer import ModelScorer
 from painvision.datasets import load_dataset, read_labels
 from painvision.features import AnalyticScorer
 from painvision.features.inputs import prepare_inputs
-from painvision.landmarks.extract import extract_track
+from painvision.landmarks.cache import cached_track, default_cache_dir
 from painvision.metrics import pain_metrics, pspi_metrics
 from painvision.synth.dataset import SynthConfig, write_dataset
-from painvision.types import LandmarkTrack
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH = SynthConfig(subjects=6, minutes=6.0, render=True, seed=100, heldout_share=1.0)
-
-
-def _track(item, cache: Path) -> LandmarkTrack:
-    f = cache / f"{item.id}.npz"
-    if f.exists():
-        with np.load(f) as z:
-            return LandmarkTrack(z["t"], z["frame_index"], z["landmarks"], z["detected"],
-                                 z["confidence"], z["n_faces"], int(z["width"]),
-                                 int(z["height"]))
-    _, tr, _ = extract_track(item.video)
-    cache.mkdir(parents=True, exist_ok=True)
-    np.savez_compressed(f, t=tr.t, frame_index=tr.frame_index, landmarks=tr.landmarks,
-                        detected=tr.detected, confidence=tr.confidence, n_faces=tr.n_faces,
-                        width=tr.width, height=tr.height)
-    return tr
 
 
 def run(dataset: Path, weights: Path | None) -> dict[str, object]:
@@ -61,7 +45,7 @@ def run(dataset: Path, weights: Path | None) -> dict[str, object]:
     truth = {k: [] for k in ("pspi", "pain", "au12", "au26", "au45", "au1")}
     face = []
     for item in items:
-        tr = _track(item, dataset / ".mediapipe")
+        tr, _ = cached_track(item.video, default_cache_dir())
         labels = read_labels(item.labels)
         n = min(len(tr), labels["frame"].size)
         inputs = prepare_inputs(tr)
