@@ -16,13 +16,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from painvision.synth.identity import (
-    identity_image,
-    photo_canonical,
-    sample_identities,
-    shape_offset,
-)
-from painvision.synth.render import FaceRig
+from painvision.synth.identity import sample_identities
+from painvision.synth.render import identity_rig
 from painvision.types import compute_pspi
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -59,9 +54,7 @@ def main() -> None:
     idents = [sample_identities(2, "train", 0)[1], sample_identities(1, "heldout", 0)[0]]
     rows = []
     for ident in idents:
-        base = photo_canonical(ident.photo, ident.mirrored)
-        shape = shape_offset(base, ident.shape_seed, ident.shape_amount)
-        rig = FaceRig(identity_image(ident.photo, ident.mirrored), (320, 240), shape=shape)
+        rig = identity_rig(ident, (320, 240))
         still = np.array([0, 0, 0, 0, 0, 1.0])
         cells = []
         for drive, closure in PAIN:

@@ -29,13 +29,8 @@ import numpy as np
 
 from painvision.landmarks.facemesh import FaceMeshExtractor, FaceMeshOptions
 from painvision.synth.degrade import Degrader
-from painvision.synth.identity import (
-    identity_image,
-    photo_canonical,
-    sample_identities,
-    shape_offset,
-)
-from painvision.synth.render import FaceRig
+from painvision.synth.identity import sample_identities
+from painvision.synth.render import identity_rig
 from painvision.synth.scenario import random_timeline
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -54,9 +49,7 @@ def _similarity_2d(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
 
 def measure(split: str, seconds: float, seed: int) -> dict[str, float]:
     ident = sample_identities(2, split, seed)[-1]
-    base = photo_canonical(ident.photo, ident.mirrored)
-    rig = FaceRig(identity_image(ident.photo, ident.mirrored), (480, 360),
-                  shape=shape_offset(base, ident.shape_seed, ident.shape_amount))
+    rig = identity_rig(ident, (480, 360))
     rng = np.random.default_rng(seed)
     tl = random_timeline(rng, seconds, 25.0, ident.expressiveness, max_yaw_deg=20.0)
     degrade = Degrader(len(tl), tl.fps, seed)

@@ -17,7 +17,7 @@ import numpy as np
 
 from painvision._version import __version__
 from painvision.errors import InputError
-from painvision.synth.identity import Identity, identity_image, sample_identities, shape_offset
+from painvision.synth.identity import Identity, sample_identities
 from painvision.synth.meshgen import MeshGenerator, MeshNoise
 from painvision.synth.scenario import random_timeline
 
@@ -96,7 +96,7 @@ _RIGS: dict = {}
 def _make_clip(args: tuple[ClipJob, SynthConfig, str]) -> tuple[str, int]:
     job, cfg, root = args
     from painvision.synth.degrade import Degrader
-    from painvision.synth.render import FaceRig, render_timeline, write_labels
+    from painvision.synth.render import identity_rig, render_timeline, write_labels
 
     rng = np.random.default_rng(job.seed)
     ident = job.identity
@@ -105,15 +105,8 @@ def _make_clip(args: tuple[ClipJob, SynthConfig, str]) -> tuple[str, int]:
     if cfg.render:
         key = (ident.subject, cfg.size)
         if key not in _RIGS:
-            from painvision.synth.identity import photo_canonical
-
-            base = photo_canonical(ident.photo, ident.mirrored)
-            shape = shape_offset(base, ident.shape_seed, ident.shape_amount)
-            rig = FaceRig(identity_image(ident.photo, ident.mirrored), cfg.size, shape=shape)
-            for name, value in ident.resting.items():  # a resting expression is shape too
-                rig.shape = rig.shape + (value / 5.0) * rig.fields[name]
             _RIGS.clear()
-            _RIGS[key] = rig
+            _RIGS[key] = identity_rig(ident, cfg.size)
         degrader = Degrader(len(timeline), cfg.fps, seed=int(rng.integers(0, 2**31 - 1)))
         render_timeline(_RIGS[key], timeline, out / "videos" / f"{job.clip_id}.mp4",
                         out / "labels" / f"{job.clip_id}.csv", degrader=degrader)

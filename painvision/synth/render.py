@@ -18,13 +18,14 @@ from painvision.landmarks.pose import canonical_frame
 from painvision.synth.degrade import Degrader
 from painvision.synth.faces import load_photo, photo_landmarks
 from painvision.synth.fields import closure_basis, deformation_fields
+from painvision.synth.identity import Identity, identity_image, photo_canonical, shape_offset
 from painvision.synth.sequence import EXTRA_LABELS, Script, Timeline
 from painvision.synth.warp import MeshWarper
 from painvision.types import AU_NAMES
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["FaceRig", "render_clip", "render_timeline", "write_labels"]
+__all__ = ["FaceRig", "identity_rig", "render_clip", "render_timeline", "write_labels"]
 
 
 class FaceRig:
@@ -119,6 +120,17 @@ class FaceRig:
         """Where the generator puts the 478 points in the output frame, ``(478, 2)`` px."""
         pts = self.px[:, :2] + self.displacement(drive, closure)[:, :2]
         return cv2.perspectiveTransform(pts[None].astype(np.float64), self.camera(head))[0]
+
+
+def identity_rig(identity: Identity, size: tuple[int, int]) -> FaceRig:
+    """The rig of a synthetic identity: its photo (mirrored or not), its face shape, and
+    its resting expression, shown in every frame (a resting expression is shape too)."""
+    base = photo_canonical(identity.photo, identity.mirrored)
+    shape = shape_offset(base, identity.shape_seed, identity.shape_amount)
+    rig = FaceRig(identity_image(identity.photo, identity.mirrored), size, shape=shape)
+    for name, value in identity.resting.items():
+        rig.shape = rig.shape + (value / 5.0) * rig.fields[name]
+    return rig
 
 
 def write_labels(path: Path, timeline: Timeline) -> None:
