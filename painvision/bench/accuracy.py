@@ -15,7 +15,7 @@ from painvision.datasets import item_labels, load_dataset, read_landmarks
 from painvision.features import AnalyticScorer
 from painvision.features.inputs import prepare_inputs
 from painvision.landmarks.cache import cached_track, default_cache_dir
-from painvision.metrics import pspi_metrics
+from painvision.metrics import pain_metrics, pspi_metrics
 from painvision.types import AU_NAMES
 
 __all__ = ["accuracy_markdown", "run_accuracy"]
@@ -47,6 +47,33 @@ def _pooled(pred: dict[str, np.ndarray], truth: dict[str, np.ndarray]) -> dict[s
             "roc_auc": _auc(pred["pspi"], y),
         }
     out["pain_roc_auc"] = _auc(pred["pain_score"], truth["pain"].astype(int))
+    return out
+
+
+#: Frames outside pain episodes where the face does something else: label column and the
+#: level above which it counts (used when the dataset has these columns, as synth's do).
+_CONFOUNDERS = {
+    "smiles": ("au12", 0.5),
+    "talking/yawning/chewing": ("au26", 0.5),
+    "blinks": ("au45", 0.0),
+    "brow raises": ("au1", 0.5),
+}
+
+
+def _non_pain(score: np.ndarray, truth: dict[str, np.ndarray], threshold: float
+              ) -> dict[str, dict[str, float | int | None]]:
+    """Share of non-pain frames whose pain score stays below ``threshold``, overall and
+    during each confounder the labels mark."""
+    calm = truth["pain"] == 0
+    masks = {"all non-pain frames": calm}
+    for name, (column, level) in _CONFOUNDERS.items():
+        if column in truth:
+            masks[name] = calm & (truth[column] > level)
+    out = {}
+    for name, mask in masks.items():
+        s = score[mask & np.isfinite(score)]
+        out[name] = {"frames": int(s.size),
+                     "share_below": float((s < threshold).mean()) if s.size else None}
     return out
 
 
@@ -102,6 +129,9 @@ def run_accuracy(
         n = min(len(track), labels["frame"].size)
         inputs = prepare_inputs(track)
         truth = {name: labels[name][:n].astype(float) for name in (*AU_NAMES, "pspi", "pain")}
+        for name, _ in _CONFOUNDERS.values():  # confounder labels, where the dataset has them
+            if name in labels and name not in truth:
+                truth[name] = labels[name][:n].astype(float)
         for s in scorers:
             if s == "model":
                 aus, prob = model.score(inputs)
@@ -128,8 +158,11 @@ def run_accuracy(
 
         keys = (*AU_NAMES, "pspi", "pain_score")
         pred = {key: cat("pred", key, clips) for key in keys}
-        truth = {key: cat("truth", key, clips) for key in (*AU_NAMES, "pspi", "pain")}
+        truth_keys = [k for k in clips[0]["truth"] if all(k in c["truth"] for c in clips)]
+        truth = {key: cat("truth", key, clips) for key in truth_keys}
         entry = _pooled(pred, truth)
+        entry["pain_f1"] = pain_metrics(pred["pain_score"], truth["pain"], threshold)["f1"]
+        entry["non_pain"] = _non_pain(pred["pain_score"], truth, threshold)
         entry["episodes"] = _episodes([c["episodes"] for c in clips])
         entry["pain_score"] = "pain_prob" if s == "model" else "PSPI / 16"
         subjects = sorted({c["subject"] for c in clips})
@@ -165,7 +198,8 @@ def accuracy_markdown(report: dict) -> str:
     lines = [f"Dataset `{report['dataset']}`: {report['clips']} clips, "
              f"{report['subjects']} subjects.", "",
              "| scorer | PSPI MAE | RMSE | Pearson r [95 % CI] | ICC(3,1) | F1 PSPI≥1 | F1 PSPI≥3 "
-             "| ROC-AUC PSPI≥3 | pain ROC-AUC |", "|---|---|---|---|---|---|---|---|---|"]
+             "| ROC-AUC PSPI≥3 | pain ROC-AUC | pain F1 |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
     for name, s in report["scorers"].items():
         p = s["pspi"]
         ci = s["ci95_over_subjects"]["pearson"]
@@ -173,7 +207,8 @@ def accuracy_markdown(report: dict) -> str:
         lines.append(
             f"| {name} | {_f(p['mae'])} | {_f(p['rmse'])} | {_f(p['pearson'])}{ci_text} | "
             f"{_f(p['icc31'])} | {_f(s['pspi_ge_1']['f1'])} | {_f(s['pspi_ge_3']['f1'])} | "
-            f"{_f(s['pspi_ge_3']['roc_auc'])} | {_f(s['pain_roc_auc'])} ({s['pain_score']}) |")
+            f"{_f(s['pspi_ge_3']['roc_auc'])} | {_f(s['pain_roc_auc'])} ({s['pain_score']}) | "
+            f"{_f(s['pain_f1'])} |")
     lines += ["", "| scorer | true episodes | recall | precision | false alarms / h | onset delay "
               "median (s) | p95 (s) |", "|---|---|---|---|---|---|---|"]
     for name, s in report["scorers"].items():
@@ -182,6 +217,16 @@ def accuracy_markdown(report: dict) -> str:
             f"| {name} | {e['true_episodes']} | {_f(e['recall'])} | {_f(e['precision'])} | "
             f"{_f(e['false_alarms_per_hour'], 1)} | {_f(e['onset_delay_s_median'], 2)} | "
             f"{_f(e['onset_delay_s_p95'], 2)} |")
+    first = next(iter(report["scorers"].values()))
+    if "non_pain" in first:
+        names = list(report["scorers"])
+        lines += ["", "| pain score < 0.5 on | frames | " + " | ".join(names) + " |",
+                  "|---|---|" + "---|" * len(names)]
+        for k, v in first["non_pain"].items():
+            cells = [_f(None if s["non_pain"][k]["share_below"] is None
+                        else 100 * s["non_pain"][k]["share_below"], 1) + " %"
+                     for s in report["scorers"].values()]
+            lines.append(f"| {k} | {v['frames']} | " + " | ".join(cells) + " |")
     lines += ["", "| scorer | " + " | ".join(f"{a} MAE / r" for a in AU_NAMES) + " |",
               "|---|" + "---|" * len(AU_NAMES)]
     for name, s in report["scorers"].items():

@@ -83,6 +83,9 @@ def test_cli_bench_accuracy_and_latency(tmp_path, short_clip):
     report = json.loads((tmp_path / "a.json").read_text())
     assert set(report["scorers"]) == {"model", "analytic"}
     assert report["scorers"]["model"]["pain_score"] == "pain_prob"
+    non_pain = report["scorers"]["analytic"]["non_pain"]  # synth labels mark confounders
+    assert {"all non-pain frames", "smiles", "blinks"} <= set(non_pain)
+    assert non_pain["blinks"]["frames"] <= non_pain["all non-pain frames"]["frames"]
     assert "| model |" in (tmp_path / "a.md").read_text()
     res = subprocess.run([str(exe), "bench", "latency", str(short_clip), "--json",
                           str(tmp_path / "l.json"), "--device", "cpu"],
