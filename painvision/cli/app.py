@@ -263,16 +263,17 @@ def synth(
                           size=parse_size(size))
     except PainVisionError as exc:
         raise _fail(str(exc)) from None
-    if out.exists() and (not out.is_dir() or any(out.iterdir())):
-        raise _fail(f"{out} exists and is not empty; choose a new folder")
     progress = Progress(
         TextColumn("[bold]synth"), BarColumn(), MofNCompleteColumn(), TextColumn("frames"),
         TimeRemainingColumn(), console=err_console, disable=quiet, transient=True,
     )
-    with progress:
-        task = progress.add_task("synth", total=None)
-        write_dataset(out, cfg, workers=workers,
-                      on_progress=lambda d, t: progress.update(task, completed=d, total=t))
+    try:  # write_dataset refuses a non-empty --out before doing any work
+        with progress:
+            task = progress.add_task("synth", total=None)
+            write_dataset(out, cfg, workers=workers,
+                          on_progress=lambda d, t: progress.update(task, completed=d, total=t))
+    except PainVisionError as exc:
+        raise _fail(str(exc)) from None
     jobs = plan_clips(cfg)
     held = sorted({j.identity.subject for j in jobs if j.identity.split == "heldout"})
     if not quiet:

@@ -55,7 +55,7 @@ def extract_track(
             counts.append(len(faces))
             if on_progress is not None:
                 on_progress(len(times), max(total, len(times)))
-    landmarks = np.stack(meshes).astype(np.float32)
+    landmarks = np.stack(meshes).astype(np.float32, copy=False)
     detected = np.isfinite(landmarks).all(axis=(1, 2))
     track = LandmarkTrack(
         t=np.asarray(times, dtype=np.float64),

@@ -18,7 +18,7 @@ from painvision.io.video import VideoInfo
 from painvision.landmarks.pose import PoseAlignment
 from painvision.types import AU_NAMES, AUSeries, LandmarkTrack
 
-__all__ = ["CSV_COLUMNS", "Analysis", "atomic_write_text"]
+__all__ = ["CSV_COLUMNS", "Analysis"]
 
 #: Columns of the per-frame CSV, in order.
 CSV_COLUMNS: tuple[str, ...] = (
