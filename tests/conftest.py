@@ -8,7 +8,6 @@ import cv2
 import numpy as np
 import pytest
 
-from painvision.synth.render import render_clip
 from painvision.synth.sequence import Blink, Episode, HeadMotion, Script
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -71,6 +70,8 @@ def clip_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def short_clip(clip_dir: Path) -> Path:
     """A 3-s, 15-fps, 320x240 clip of the astronaut face with a pain episode."""
+    from painvision.synth.render import render_clip  # the renderer's deps load on demand
+
     return render_clip("astronaut", short_script(), clip_dir / "short.mp4",
                        size=(320, 240), seed=3)
 

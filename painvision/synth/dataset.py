@@ -20,6 +20,7 @@ from painvision.errors import InputError
 from painvision.synth.identity import Identity, sample_identities
 from painvision.synth.meshgen import MeshGenerator, MeshNoise
 from painvision.synth.scenario import random_timeline
+from painvision.synth.sequence import write_labels
 
 logger = logging.getLogger(__name__)
 
@@ -95,14 +96,14 @@ _RIGS: dict = {}
 
 def _make_clip(args: tuple[ClipJob, SynthConfig, str]) -> tuple[str, int]:
     job, cfg, root = args
-    from painvision.synth.degrade import Degrader
-    from painvision.synth.render import identity_rig, render_timeline, write_labels
-
     rng = np.random.default_rng(job.seed)
     ident = job.identity
     timeline = random_timeline(rng, job.duration_s, cfg.fps, ident.expressiveness)
     out = Path(root)
-    if cfg.render:
+    if cfg.render:  # the renderer's dependencies load only for rendered datasets
+        from painvision.synth.degrade import Degrader
+        from painvision.synth.render import identity_rig, render_timeline
+
         key = (ident.subject, cfg.size)
         if key not in _RIGS:
             _RIGS.clear()

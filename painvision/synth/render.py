@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import logging
 import os
 import tempfile
@@ -19,13 +18,12 @@ from painvision.synth.degrade import Degrader
 from painvision.synth.faces import load_photo, photo_landmarks
 from painvision.synth.fields import closure_basis, deformation_fields
 from painvision.synth.identity import Identity, identity_image, photo_canonical, shape_offset
-from painvision.synth.sequence import EXTRA_LABELS, Script, Timeline
+from painvision.synth.sequence import Script, Timeline, write_labels
 from painvision.synth.warp import MeshWarper
-from painvision.types import AU_NAMES
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["FaceRig", "identity_rig", "render_clip", "render_timeline", "write_labels"]
+__all__ = ["FaceRig", "identity_rig", "render_clip", "render_timeline"]
 
 
 class FaceRig:
@@ -131,19 +129,6 @@ def identity_rig(identity: Identity, size: tuple[int, int]) -> FaceRig:
     for name, value in identity.resting.items():
         rig.shape = rig.shape + (value / 5.0) * rig.fields[name]
     return rig
-
-
-def write_labels(path: Path, timeline: Timeline) -> None:
-    """``frame,pspi,au4,au6,au7,au9,au10,au43,pain`` then the extra AU columns."""
-    labels = timeline.labels()
-    extra = timeline.extra_labels()
-    pspi = labels.pspi
-    with open(path, "w", newline="", encoding="utf-8") as fh:
-        w = csv.writer(fh)
-        w.writerow(["frame", "pspi", *AU_NAMES, "pain", *EXTRA_LABELS])
-        for i in range(len(labels)):
-            w.writerow([i, f"{pspi[i]:.3f}", *(f"{getattr(labels, n)[i]:.3f}" for n in AU_NAMES),
-                        int(timeline.pain[i]), *(f"{extra[n][i]:g}" for n in EXTRA_LABELS)])
 
 
 def _atomic_target(out: Path) -> Path:

@@ -8,13 +8,16 @@ the confounders), the lid closure, the head pose, and the labels derived from th
 
 from __future__ import annotations
 
+import csv
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 
 from painvision.types import AU_NAMES, AUSeries
 
 __all__ = [
+    "write_labels",
     "DRIVE_CHANNELS",
     "EXTRA_LABELS",
     "Blink",
@@ -207,3 +210,16 @@ def sample_script(duration_s: float = 16.0, fps: float = 25.0) -> Script:
         ),
         blinks=(Blink(1.4), Blink(7.4), Blink(14.6, 0.3)),
     )
+
+
+def write_labels(path: Path, timeline: Timeline) -> None:
+    """``frame,pspi,au4,au6,au7,au9,au10,au43,pain`` then the extra AU columns."""
+    labels = timeline.labels()
+    extra = timeline.extra_labels()
+    pspi = labels.pspi
+    with open(path, "w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh)
+        w.writerow(["frame", "pspi", *AU_NAMES, "pain", *EXTRA_LABELS])
+        for i in range(len(labels)):
+            w.writerow([i, f"{pspi[i]:.3f}", *(f"{getattr(labels, n)[i]:.3f}" for n in AU_NAMES),
+                        int(timeline.pain[i]), *(f"{extra[n][i]:g}" for n in EXTRA_LABELS)])
