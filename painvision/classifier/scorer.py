@@ -12,12 +12,18 @@ import torch
 from painvision.classifier.weights import load_model
 from painvision.device import resolve_device
 from painvision.errors import WeightsError
-from painvision.features.inputs import N_FEATURES, FrameInputs
-from painvision.types import AU_NAMES, AUSeries
+from painvision.features.inputs import (
+    MODEL_RATE_HZ,
+    N_FEATURES,
+    FrameInputs,
+    Neutral,
+    model_features,
+)
+from painvision.types import AU_NAMES, AUScores, AUSeries
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["DEFAULT_WEIGHTS", "ModelScorer", "default_weights_path"]
+__all__ = ["DEFAULT_WEIGHTS", "ModelScorer", "ModelStream", "default_weights_path"]
 
 DEFAULT_WEIGHTS = "painvision-default.pt"
 
@@ -65,3 +71,41 @@ class ModelScorer:
         pain = arr["pain_prob"].astype(np.float32)
         pain[invalid] = np.nan
         return AUSeries(*cols), pain
+
+
+class ModelStream:
+    """The learned model one frame at a time, for a live camera.
+
+    Frame features are built exactly as ``features.inputs.model_features`` builds them
+    offline (the frame interval from the previous frame), and ``TemporalPainNet.step``
+    carries the past, so a stream gives the numbers offline scoring gives for the same
+    features. State: one fixed-size cache per layer.
+    """
+
+    def __init__(self, scorer: ModelScorer) -> None:
+        self.scorer = scorer
+        self._state = scorer.model.init_state(1, scorer.device)
+        self._last_t: float | None = None
+
+    def reset(self) -> None:
+        """Forget the past (a new subject, or a long gap)."""
+        self._state = self.scorer.model.init_state(1, self.scorer.device)
+        self._last_t = None
+
+    def update(self, t: float, aligned: np.ndarray, signals: np.ndarray, ypr: np.ndarray,
+               valid: bool, neutral: Neutral) -> tuple[AUScores | None, float | None]:
+        """``(AUScores, pain_prob)`` of the frame at ``t``, ``(None, None)`` if not valid
+        (the model still sees the frame, as a gap)."""
+        feats = model_features(aligned[None], signals[None], ypr[None], np.array([valid]),
+                               np.array([t], dtype=np.float64), neutral)
+        dt = 1.0 if self._last_t is None else (t - self._last_t) * MODEL_RATE_HZ
+        feats[0, -1] = float(np.clip(dt, 0.0, 10.0))
+        self._last_t = t
+        x = torch.from_numpy(feats).to(self.scorer.device)
+        with torch.inference_mode():
+            out, self._state = self.scorer.model.step(x, self._state)
+        if not valid:
+            return None, None
+        vals = {k: float(v[0]) for k, v in out.items()}
+        aus = AUScores(*(min(max(vals[n], 0.0), 1.0 if n == "au43" else 5.0) for n in AU_NAMES))
+        return aus, vals["pain_prob"]

@@ -376,6 +376,129 @@ def export(
     out_console.print(f"wrote {path} and {path}.json", highlight=False)
 
 
+def parse_seconds(value: str, name: str) -> float:
+    """``"0.5"`` or ``"0.5s"`` -> 0.5."""
+    v = value.strip().lower().removesuffix("s")
+    try:
+        out = float(v)
+    except ValueError:
+        raise typer.BadParameter(f"{name}: expected seconds such as 0.5 or 0.5s, "
+                                 f"got {value!r}") from None
+    if not out >= 0:
+        raise typer.BadParameter(f"{name}: expected seconds >= 0, got {value!r}")
+    return out
+
+
+def parse_region(value: str | None) -> tuple[float, float, float, float] | None:
+    if value is None:
+        return None
+    try:
+        x0, y0, x1, y1 = (float(v) for v in value.split(","))
+    except ValueError:
+        raise typer.BadParameter(f"expected X0,Y0,X1,Y1 as shares of the image "
+                                 f"(e.g. 0.2,0,0.8,1), got {value!r}") from None
+    return x0, y0, x1, y1
+
+
+@app.command()
+def watch(
+    source: Annotated[str, typer.Argument(
+        help="Camera index (0), V4L2 device (/dev/video0), rtsp:// or http:// URL, "
+             "or a video file.")],
+    realtime: Annotated[bool, typer.Option(
+        "--realtime", help="Play a video file at its own pace, as a camera would.")] = False,
+    every: Annotated[str, typer.Option(
+        "--every", help="Seconds between reading lines (events are always written).")] = "0.5",
+    out: Annotated[Path | None, typer.Option(
+        "--out", help="Also write the JSON lines to this file.")] = None,
+    append: Annotated[bool, typer.Option(
+        "--append", help="Add to an existing --out file instead of refusing it.")] = False,
+    quiet: Annotated[bool, typer.Option(
+        "--quiet", "-q", help="No JSON lines on stdout.")] = False,
+    serve: Annotated[str | None, typer.Option(
+        "--serve", help="HOST:PORT for the local HTTP feed (/healthz, /v1/latest, "
+                        "/v1/events); 127.0.0.1 unless a host is given.")] = None,
+    warmup: Annotated[str, typer.Option(
+        "--warmup", help="Seconds of the patient's face that set the automatic neutral.")
+    ] = "10",
+    calibrate: Annotated[str | None, typer.Option(
+        "--calibrate", help="Instead: the first SECONDS show the patient at rest.")] = None,
+    scorer: Annotated[str, typer.Option(
+        "--scorer", help="analytic (default) or model (adds pain_prob).")] = "analytic",
+    device: Annotated[str, typer.Option(
+        "--device", help="For the model: auto (the CPU: faster one frame at a time), cpu, "
+                         "cuda.")] = "auto",
+    threshold: Annotated[float, typer.Option(
+        "--threshold", help="Smoothed PSPI at which an episode starts.")] = 3.0,
+    refractory: Annotated[str, typer.Option(
+        "--refractory", help="Seconds after an episode without a new onset alert.")] = "30",
+    bed_region: Annotated[str | None, typer.Option(
+        "--bed-region", help="X0,Y0,X1,Y1 (shares of the image): only a face centred "
+                             "there can be the patient.")] = None,
+    max_faces: Annotated[int, typer.Option(
+        "--max-faces", min=1, max=10, help="Faces to look for (patient and visitors).")] = 3,
+) -> None:
+    """Monitor a patient live: JSON lines on stdout, optional local HTTP feed."""
+    import signal
+    import threading
+
+    from painvision.live import AlertPolicy, NeutralPolicy, PainMonitor
+    from painvision.live.server import Hub, LocalServer, parse_bind
+    from painvision.live.sources import parse_source
+    from painvision.live.watch import JsonLines, run_watch
+
+    spec = parse_source(source)
+    every_s = parse_seconds(every, "--every")
+    policy = AlertPolicy(onset_threshold=threshold,
+                         offset_threshold=min(AlertPolicy.offset_threshold, threshold),
+                         refractory_s=parse_seconds(refractory, "--refractory"))
+    neutral_policy = NeutralPolicy(warmup_s=parse_seconds(warmup, "--warmup"))
+    neutral: str | float = "auto" if calibrate is None else parse_seconds(calibrate,
+                                                                           "--calibrate")
+    bind = parse_bind(serve) if serve else None
+    if out is not None and out.exists() and not append:
+        raise _fail(f"{out} exists; use --append to add to it, or choose another file")
+    if quiet and out is None and bind is None:
+        raise _fail("--quiet with neither --out nor --serve would output nothing")
+    monitor = PainMonitor(device, neutral, policy, scorer=scorer,
+                          neutral_policy=neutral_policy, bed_region=parse_region(bed_region),
+                          max_faces=max_faces)
+    hub = Hub() if bind else None
+    server = LocalServer(hub, *bind) if hub is not None and bind is not None else None
+    sinks = [] if quiet else [JsonLines(sys.stdout)]
+    stop = threading.Event()
+
+    def on_signal(signum: int, _frame: object) -> None:
+        stop.set()
+
+    previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
+    log = None
+    try:
+        if server is not None:
+            server.start()
+            err_console.print(f"serving on http://{server.host}:{server.port} "
+                              "(/healthz, /v1/latest, /v1/events)", highlight=False)
+        if out is not None:
+            out.parent.mkdir(parents=True, exist_ok=True)
+            log = open(out, "a", encoding="utf-8")  # noqa: SIM115 - closed below
+            sinks.append(JsonLines(log))
+        summary = run_watch(monitor, spec, sinks=sinks, stop=stop, hub=hub,
+                            realtime=realtime, every_s=every_s)
+    finally:
+        for s, h in previous.items():
+            signal.signal(s, h)
+        if hub is not None:
+            hub.close()
+        if server is not None:
+            server.stop()
+        if log is not None:
+            log.close()
+        monitor.close()
+    err_console.print(f"stopped ({summary.stopped_by}): {summary.frames} frames, "
+                      f"{summary.episodes} episode(s), {summary.camera_lost} camera loss(es)",
+                      highlight=False)
+
+
 bench_app = typer.Typer(help="Benchmarks: accuracy on labelled data, latency per stage.",
                         no_args_is_help=True)
 app.add_typer(bench_app, name="bench")

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import warnings
+from collections import deque
 from dataclasses import dataclass, field
 from importlib import resources
 
@@ -14,9 +15,12 @@ import numpy as np
 from painvision.errors import InputError
 from painvision.features.baseline import Baseline
 from painvision.features.geometry import SIGNAL_NAMES
-from painvision.types import AU_NAMES, AUSeries
+from painvision.types import AU_NAMES, AUScores, AUSeries
 
-__all__ = ["AnalyticScorer", "Calibration", "eyes_closed", "smooth"]
+__all__ = ["GRADED_AUS", "AnalyticScorer", "AnalyticStream", "Calibration", "eyes_closed", "smooth"]
+
+#: The AUs scored 0-5 (AU43 is 0/1, from the eye aperture).
+GRADED_AUS: tuple[str, ...] = tuple(a for a in AU_NAMES if a != "au43")
 
 _SIG = {name: k for k, name in enumerate(SIGNAL_NAMES)}
 
@@ -170,6 +174,36 @@ class AnalyticScorer:
         self.median_s = median_s
         self.mean_s = mean_s
 
+    def raw(self, signals: np.ndarray, valid: np.ndarray, baseline: Baseline
+            ) -> tuple[np.ndarray, np.ndarray]:
+        """Unsmoothed, unclipped intensities of the graded AUs and the eye aperture ratio.
+
+        Args:
+            signals: ``(T, S)`` from ``geometry.au_signals``.
+            valid: ``(T,) bool`` frames to score.
+            baseline: the subject's neutral values.
+
+        Returns:
+            ``(T, 5)`` for ``GRADED_AUS`` and ``(T,)`` aperture / baseline aperture, both
+            NaN where the frame is not valid.
+        """
+        sig = np.atleast_2d(np.asarray(signals, dtype=np.float64))
+        if sig.shape[1] != len(SIGNAL_NAMES):
+            raise InputError(f"signals must be (T, {len(SIGNAL_NAMES)}), got {sig.shape}")
+        ok = np.asarray(valid, dtype=bool).reshape(-1) & np.isfinite(sig).all(axis=1)
+        drop = baseline.values[None, :].astype(np.float64) - sig  # > 0: signal fell
+        drop[~ok] = np.nan
+        lid = np.maximum(drop[:, _SIG["upper_lid_height"]], 0.0)
+        for s, k in self.calibration.lid_compensation.items():
+            drop[:, _SIG[s]] -= k * lid
+        out = np.zeros((sig.shape[0], len(GRADED_AUS)))
+        for j, au in enumerate(GRADED_AUS):
+            for s, gain in self.calibration.gains.get(au, {}).items():
+                out[:, j] += gain * drop[:, _SIG[s]]
+        ap = sig[:, _SIG["eye_aperture"]] / max(float(baseline.values[_SIG["eye_aperture"]]), 1e-6)
+        ap[~ok] = np.nan
+        return out, ap
+
     def score(self, signals: np.ndarray, t: np.ndarray, valid: np.ndarray,
               baseline: Baseline) -> AUSeries:
         """AU intensities for every frame.
@@ -186,24 +220,68 @@ class AnalyticScorer:
         sig = np.asarray(signals, dtype=np.float64)
         if sig.ndim != 2 or sig.shape[1] != len(SIGNAL_NAMES):
             raise InputError(f"signals must be (T, {len(SIGNAL_NAMES)}), got {sig.shape}")
-        ok = np.asarray(valid, dtype=bool) & np.isfinite(sig).all(axis=1)
-        drop = baseline.values[None, :].astype(np.float64) - sig  # > 0: signal fell
-        drop[~ok] = np.nan
-        lid = np.maximum(drop[:, _SIG["upper_lid_height"]], 0.0)
-        for s, k in self.calibration.lid_compensation.items():
-            drop[:, _SIG[s]] -= k * lid
+        raw, ap = self.raw(sig, valid, baseline)
         out = {}
-        for au in AU_NAMES:
-            if au == "au43":
-                continue
-            g = self.calibration.gains.get(au, {})
-            val = np.zeros(sig.shape[0])
-            for s, gain in g.items():
-                val = val + gain * drop[:, _SIG[s]]
-            val = smooth(val, t, self.median_s, self.mean_s)
-            out[au] = np.clip(val, 0.0, 5.0)
-        ap = sig[:, _SIG["eye_aperture"]] / max(float(baseline.values[_SIG["eye_aperture"]]), 1e-6)
-        ap[~ok] = np.nan
+        for j, au in enumerate(GRADED_AUS):
+            out[au] = np.clip(smooth(raw[:, j], t, self.median_s, self.mean_s), 0.0, 5.0)
         out["au43"] = eyes_closed(ap, t, self.calibration.closed_ratio,
                                   self.calibration.closed_min_s)
         return AUSeries(*(np.asarray(out[n], dtype=np.float32) for n in AU_NAMES))
+
+
+class AnalyticStream:
+    """The analytic scorer one frame at a time, for a live camera.
+
+    Same gains and lid compensation as ``AnalyticScorer``; what cannot be the same is
+    the smoothing, which here looks only at the past: a running median over the last
+    ``median_s`` seconds (removes blinks, at the price of about half that in lag), then
+    a running mean over the last ``mean_s``. AU43 turns on once a closure has lasted
+    ``closed_min_s`` (offline, the whole closure is marked from its first frame).
+    State is bounded: two short windows and the start of the current closure.
+    """
+
+    def __init__(self, scorer: AnalyticScorer | None = None, max_window: int = 256) -> None:
+        self.scorer = scorer or AnalyticScorer()
+        self._raw: deque[tuple[float, np.ndarray]] = deque(maxlen=max_window)
+        self._med: deque[tuple[float, np.ndarray]] = deque(maxlen=max_window)
+        self._closed_since: float | None = None
+        self._last_t: float | None = None
+        self._dt = 0.0
+
+    def reset(self) -> None:
+        """Forget the past (after a gap in the video, or a new subject)."""
+        self._raw.clear()
+        self._med.clear()
+        self._closed_since = None
+        self._last_t = None
+
+    @staticmethod
+    def _prune(window: deque, t: float, span: float) -> None:
+        while window and window[0][0] < t - span - 1e-9:
+            window.popleft()
+
+    def update(self, t: float, signals: np.ndarray, valid: bool,
+               baseline: Baseline) -> AUScores | None:
+        """Scores of the frame at ``t`` (seconds, increasing), or None if not valid."""
+        raw, ap = self.scorer.raw(np.asarray(signals)[None, :], np.array([valid]), baseline)
+        if self._last_t is not None and t > self._last_t:
+            self._dt = t - self._last_t
+        self._last_t = t
+        if not np.isfinite(raw).all():
+            self._closed_since = None  # a missing frame ends a closure, as offline
+            return None
+        self._raw.append((t, raw[0]))
+        self._prune(self._raw, t, self.scorer.median_s)
+        med = np.median(np.stack([v for _, v in self._raw]), axis=0)
+        self._med.append((t, med))
+        self._prune(self._med, t, self.scorer.mean_s)
+        val = np.clip(np.mean(np.stack([v for _, v in self._med]), axis=0), 0.0, 5.0)
+        cal = self.scorer.calibration
+        if ap[0] < cal.closed_ratio:
+            if self._closed_since is None:
+                self._closed_since = t
+            au43 = float(t - self._closed_since + self._dt >= cal.closed_min_s - 1e-9)
+        else:
+            self._closed_since = None
+            au43 = 0.0
+        return AUScores(*(float(v) for v in val), au43)

@@ -28,6 +28,9 @@ class SubjectTracker:
       ``reacquire_radius`` widths around the last known place, so the subject is found
       again after turning away or an occlusion, without jumping to a visitor across
       the room.
+    - With a ``home`` (where a live monitor's patient was when calibrated: the bed), the
+      subject is looked for around home instead once it has been missing for
+      ``home_after_s``, and on first sighting; a face elsewhere is not the subject.
 
     Args:
         max_jump: accepted motion between consecutive detections, in face widths.
@@ -43,6 +46,8 @@ class SubjectTracker:
         self.reacquire_radius = reacquire_radius
         self._last: tuple[float, float, float] | None = None
         self._last_t = -np.inf
+        self.home: tuple[float, float, float] | None = None
+        self.home_after_s = 3.0
 
     def reset(self) -> None:
         self._last = None
@@ -53,15 +58,18 @@ class SubjectTracker:
         if not faces:
             return None
         boxes = [face_box(f) for f in faces]
-        if self._last is None:
+        ref = self._last
+        if self.home is not None and (ref is None or t - self._last_t > self.home_after_s):
+            ref = self.home
+        if ref is None:
             scores = [w * (1.0 - 0.5 * np.hypot(cx - 0.5, cy - 0.5)) for cx, cy, w in boxes]
             best = int(np.argmax(scores))
         else:
-            lx, ly, lw = self._last
+            lx, ly, lw = ref
             dists = [np.hypot(cx - lx, cy - ly) / lw for cx, cy, _ in boxes]
             best = int(np.argmin(dists))
             radius = self.max_jump
-            if t - self._last_t > self.reacquire_after_s:
+            if ref is self.home or t - self._last_t > self.reacquire_after_s:
                 radius = self.reacquire_radius
             if dists[best] > radius:
                 return None

@@ -1,0 +1,188 @@
+"""When a live score becomes a pain episode: onset, offset, refractory period.
+
+The policy works on the PSPI of the monitored patient, smoothed over the recent past.
+An episode starts when the smoothed score has stayed at or above ``onset_threshold``
+for ``onset_min_s``; it ends when it has stayed below ``offset_threshold`` for
+``offset_min_s`` (hysteresis: the two thresholds differ, so a score hovering near one
+line does not flap), or when the patient's face has been missing for ``face_lost_s``.
+After an episode ends, no new onset is announced for ``refractory_s``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from dataclasses import asdict, dataclass
+
+from painvision.errors import InputError
+
+__all__ = ["AlertPolicy", "AlertState", "EpisodeEvent"]
+
+
+@dataclass(frozen=True)
+class AlertPolicy:
+    """Alert parameters. Defaults, and why:
+
+    Attributes:
+        smooth_s: 1.0. Causal running mean of PSPI over this many seconds. The scorer
+            already removes blinks (0.5 s running median); this removes the frame-to-frame
+            jitter of the face mesh without delaying an alert by more than about half of it.
+        onset_threshold: 3.0. PSPI >= 3 is the stricter of the two cut-offs used in the
+            literature (>= 1 and >= 3); a single frown (AU4 alone, up to 2) or squint
+            does not reach it, a pain face (brow, orbit and nose/lip together) does.
+        onset_min_s: 0.5. The smoothed score must stay above the onset threshold this
+            long: a twitch or a sneeze passes, a grimace stays. Early warning is the point,
+            so it is kept short; false alarms are held back by the threshold and the
+            refractory period.
+        offset_threshold: 1.5. Below this the face is back near rest (half the onset
+            threshold: hysteresis).
+        offset_min_s: 2.0. It must stay below that long before the episode is over, so a
+            brief relaxation inside one episode does not split it in two.
+        refractory_s: 30.0. After an episode ends, a new onset is not announced for this
+            long (nurses are already alerted; repeated alarms cause alarm fatigue). If the
+            score is still high when it runs out, the onset is announced then.
+        face_lost_s: 5.0. An episode in progress ends (reason ``face_lost``) when the
+            patient's face has not been seen this long: the monitor cannot say the pain
+            goes on, and must not keep an alarm up that it cannot support.
+    """
+
+    smooth_s: float = 1.0
+    onset_threshold: float = 3.0
+    onset_min_s: float = 0.5
+    offset_threshold: float = 1.5
+    offset_min_s: float = 2.0
+    refractory_s: float = 30.0
+    face_lost_s: float = 5.0
+
+    def __post_init__(self) -> None:
+        for name, value in asdict(self).items():
+            if not (isinstance(value, int | float) and math.isfinite(value) and value >= 0):
+                raise InputError(f"alert policy: {name} must be a number >= 0, got {value!r}")
+        if not 0 < self.onset_threshold <= 16:
+            raise InputError(f"alert policy: onset_threshold must be in (0, 16], "
+                             f"got {self.onset_threshold}")
+        if self.offset_threshold > self.onset_threshold:
+            raise InputError("alert policy: offset_threshold must not exceed onset_threshold "
+                             f"({self.offset_threshold} > {self.onset_threshold})")
+
+    def to_dict(self) -> dict[str, float]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class EpisodeEvent:
+    """An episode starting (``onset``) or ending (``offset``).
+
+    Attributes:
+        type: ``"onset"`` or ``"offset"``.
+        t: the stream time (seconds) of the frame that decided it.
+        episode: running number of the episode in this monitor.
+        score: smoothed PSPI at that frame.
+        started_s: when the episode's score first crossed the onset threshold.
+        peak: highest smoothed PSPI so far in the episode.
+        duration_s: from ``started_s`` to ``t`` (offset only; 0 for an onset).
+        reason: why an episode ended: ``score_low``, ``face_lost`` or ``stopped``.
+        aus: the AU intensities behind the score at that frame (explainability).
+    """
+
+    type: str
+    t: float
+    episode: int
+    score: float
+    started_s: float
+    peak: float
+    duration_s: float = 0.0
+    reason: str = ""
+    aus: dict[str, float] | None = None
+
+    def to_dict(self) -> dict[str, object]:
+        d = asdict(self)
+        for k in ("t", "score", "started_s", "peak", "duration_s"):
+            d[k] = round(float(d[k]), 3)
+        if d["aus"] is not None:
+            d["aus"] = {k: round(float(v), 3) for k, v in d["aus"].items()}
+        return d
+
+
+class AlertState:
+    """The policy's state machine over one stream. Bounded: one window of the last
+    ``smooth_s`` seconds of scores."""
+
+    def __init__(self, policy: AlertPolicy | None = None, max_window: int = 1024) -> None:
+        self.policy = policy or AlertPolicy()
+        self._window: deque[tuple[float, float]] = deque(maxlen=max_window)
+        self._above_since: float | None = None
+        self._below_since: float | None = None
+        self._last_face_t: float | None = None
+        self._refractory_until = -math.inf
+        self._episode = 0
+        self._active = False
+        self._started = 0.0
+        self._peak = 0.0
+        self.smoothed: float | None = None
+
+    @property
+    def active(self) -> bool:
+        """An episode is in progress."""
+        return self._active
+
+    @property
+    def episodes(self) -> int:
+        return self._episode
+
+    def _end(self, t: float, reason: str, aus: dict[str, float] | None) -> EpisodeEvent:
+        self._active = False
+        self._refractory_until = t + self.policy.refractory_s
+        self._above_since = None
+        self._below_since = None
+        return EpisodeEvent("offset", t, self._episode, self.smoothed or 0.0, self._started,
+                            self._peak, t - self._started, reason, aus)
+
+    def update(self, t: float, pspi: float | None,
+               aus: dict[str, float] | None = None) -> EpisodeEvent | None:
+        """Feed the frame at ``t`` (its PSPI, or None when the patient's face is not
+        scored); returns the event this frame causes, if any."""
+        p = self.policy
+        if pspi is None or not math.isfinite(pspi):
+            if self._active and (self._last_face_t is None
+                                 or t - self._last_face_t >= p.face_lost_s):
+                return self._end(t, "face_lost", None)
+            if self._last_face_t is not None and t - self._last_face_t >= p.face_lost_s:
+                self._window.clear()
+                self.smoothed = None
+                self._above_since = None
+            return None
+        self._last_face_t = t
+        self._window.append((t, float(pspi)))
+        while self._window and self._window[0][0] < t - p.smooth_s - 1e-9:
+            self._window.popleft()
+        self.smoothed = sum(v for _, v in self._window) / len(self._window)
+        s = self.smoothed
+        if self._active:
+            self._peak = max(self._peak, s)
+            if s < p.offset_threshold:
+                if self._below_since is None:
+                    self._below_since = t
+                if t - self._below_since >= p.offset_min_s - 1e-9:
+                    return self._end(t, "score_low", aus)
+            else:
+                self._below_since = None
+            return None
+        if s >= p.onset_threshold:
+            if self._above_since is None:
+                self._above_since = t
+            if t - self._above_since >= p.onset_min_s - 1e-9 and t >= self._refractory_until:
+                self._active = True
+                self._episode += 1
+                self._started = self._above_since
+                self._peak = s
+                self._below_since = None
+                return EpisodeEvent("onset", t, self._episode, s, self._started, s, 0.0, "",
+                                    aus)
+        else:
+            self._above_since = None
+        return None
+
+    def stop(self, t: float) -> EpisodeEvent | None:
+        """End an open episode because monitoring stops (reason ``stopped``)."""
+        return self._end(t, "stopped", None) if self._active else None

@@ -1,0 +1,156 @@
+"""The ``painvision watch`` loop: a source's frames through a ``PainMonitor``, readings
+and events out as JSON lines and over the local HTTP feed.
+
+Every line is one JSON object with ``kind`` = ``reading`` or ``event``; events have a
+``type``: ``started``, ``onset``, ``offset``, ``camera_lost``, ``camera_restored``,
+``stopped``. ``wall`` is the Unix time the line was made. Nothing of a frame is written.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TextIO
+
+from painvision.live.monitor import PainMonitor, Reading
+from painvision.live.server import Hub
+from painvision.live.sources import FilePlayer, LiveCapture, SourceSpec
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["JsonLines", "WatchSummary", "run_watch"]
+
+
+class JsonLines:
+    """Writes one JSON object per line and flushes it (a reader sees whole lines)."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+
+    def __call__(self, record: dict) -> None:
+        self.stream.write(json.dumps(record, separators=(",", ":")) + "\n")
+        self.stream.flush()
+
+
+@dataclass
+class WatchSummary:
+    frames: int = 0
+    readings_written: int = 0
+    events: int = 0
+    episodes: int = 0
+    camera_lost: int = 0
+    frames_dropped: int = 0
+    stopped_by: str = ""
+
+
+class _Emitter:
+    """Serialises records from the frame loop and the capture thread to all sinks."""
+
+    def __init__(self, sinks: list[Callable[[dict], None]], hub: Hub | None) -> None:
+        self.sinks = sinks
+        self.hub = hub
+        self.lock = threading.Lock()
+        self.summary = WatchSummary()
+
+    def event(self, event_type: str, body: dict) -> None:
+        record = {"kind": "event", "type": event_type, **body, "wall": round(time.time(), 3)}
+        with self.lock:
+            self.summary.events += 1
+            if event_type == "camera_lost":
+                self.summary.camera_lost += 1
+            if self.hub is not None:
+                record["id"] = self.hub.publish_event(record)
+                if event_type in ("camera_lost", "camera_restored"):
+                    self.hub.health["camera"] = "lost" if event_type == "camera_lost" else "ok"
+            for sink in self.sinks:
+                sink(record)
+
+    def reading(self, reading: Reading, write: bool) -> None:
+        record = {"kind": "reading", **reading.to_dict(), "wall": round(time.time(), 3)}
+        record.pop("event")
+        with self.lock:
+            if self.hub is not None:
+                self.hub.publish_reading(record)
+                self.hub.health.update(camera="ok", frames=self.summary.frames,
+                                       last_reading_wall=record["wall"])
+            if write:
+                self.summary.readings_written += 1
+                for sink in self.sinks:
+                    sink(record)
+
+
+def run_watch(
+    monitor: PainMonitor,
+    spec: SourceSpec,
+    *,
+    sinks: list[Callable[[dict], None]],
+    stop: threading.Event,
+    hub: Hub | None = None,
+    realtime: bool = False,
+    every_s: float = 0.5,
+    stall_s: float = 5.0,
+) -> WatchSummary:
+    """Run until the file ends or ``stop`` is set; returns counters.
+
+    Live sources never end by themselves: a failing camera is reported
+    (``camera_lost``) and reopened with backoff until it comes back.
+    """
+    out = _Emitter(sinks, hub)
+    if hub is not None:
+        hub.status_fn = monitor.status
+        hub.health.update(camera="starting", source=spec.describe(), frames=0)
+    out.event("started", {"source": spec.describe(), "scorer": monitor.scorer_name,
+                          "neutral": monitor.status()["neutral"]["method"],
+                          "alert_policy": monitor.policy.to_dict()})
+    last_written = -float("inf")
+    last_t = 0.0
+
+    def handle(image, t: float) -> None:
+        nonlocal last_written, last_t
+        reading = monitor.process(image, t)
+        last_t = t
+        out.summary.frames += 1
+        if reading.event is not None:
+            if reading.event.type == "onset":
+                out.summary.episodes += 1
+            out.event(reading.event.type, reading.event.to_dict() | {"type": reading.event.type})
+        write = t - last_written >= every_s - 1e-9
+        if write:
+            last_written = t
+        out.reading(reading, write)
+
+    if spec.live:
+        capture = LiveCapture(spec, lambda kind, body: out.event(kind, body),
+                              stall_s=stall_s).start()
+        try:
+            while not stop.is_set():
+                frame = capture.latest(timeout=0.5)
+                if frame is None:
+                    capture.check_stall()
+                    continue
+                handle(frame.image, frame.t)
+        finally:
+            capture.stop()
+            out.summary.frames_dropped = capture.frames_dropped
+        out.summary.stopped_by = "signal"
+    else:
+        player = FilePlayer(spec, realtime, stop)
+        try:
+            while (frame := player.next()) is not None:
+                handle(frame.image, frame.t)
+        finally:
+            player.close()
+            out.summary.frames_dropped = player.frames_dropped
+        out.summary.stopped_by = "signal" if stop.is_set() else "end_of_video"
+    final = monitor.stop(last_t)
+    if final is not None:
+        out.event("offset", final.to_dict() | {"type": "offset"})
+    out.event("stopped", {"reason": out.summary.stopped_by, "frames": out.summary.frames,
+                          "frames_dropped": out.summary.frames_dropped})
+    if hub is not None:
+        hub.health["camera"] = "stopped"
+    return out.summary
