@@ -46,7 +46,7 @@ class AlertPolicy:
             goes on, and must not keep an alarm up that it cannot support.
     """
 
-    smooth_s: float = 1.0
+    smooth_s: float = 0.5
     onset_threshold: float = 3.0
     onset_min_s: float = 0.5
     offset_threshold: float = 1.5

@@ -203,7 +203,8 @@ class PainMonitor:
         """Set the patient's neutral.
 
         Args:
-            frames: BGR frames showing the patient at rest; the neutral is their median.
+            frames: BGR frames showing the patient at rest, in time order (a few seconds
+                of video); the neutral is their median.
             seconds: instead, take the next ``seconds`` of the stream as rest.
 
         Raises:
@@ -217,8 +218,9 @@ class PainMonitor:
                 self._reset_streams()
                 return
             sig, mesh, boxes = [], [], []
-            with FaceMeshExtractor(FaceMeshOptions(static_image_mode=True,
-                                                   max_faces=self._options.max_faces)) as ex:
+            # Video mode, as the stream itself: MediaPipe's single-image meshes sit a
+            # little apart from its tracked ones, and that offset would read as expression.
+            with FaceMeshExtractor(FaceMeshOptions(max_faces=self._options.max_faces)) as ex:
                 for frame in frames:
                     _check_frame(frame)
                     faces = self._in_region(ex.process(frame))

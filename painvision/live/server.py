@@ -22,6 +22,10 @@ import time
 from collections import deque
 from collections.abc import AsyncIterator, Callable
 
+import psutil
+from fastapi import FastAPI, Header, Request
+from fastapi.responses import JSONResponse, StreamingResponse
+
 from painvision._version import __version__
 from painvision.errors import InputError
 
@@ -97,16 +101,11 @@ def _sse(eid: int, event: dict) -> str:
 
 def create_app(hub: Hub):
     """The FastAPI application over ``hub``."""
-    from fastapi import FastAPI, Header, Request
-    from fastapi.responses import JSONResponse, StreamingResponse
-
     app = FastAPI(title="painvision watch", version=__version__, docs_url=None,
                   redoc_url=None, openapi_url=None)
 
     @app.get("/healthz")
     def healthz() -> dict:
-        import psutil
-
         return {"status": "ok", "version": __version__,
                 "uptime_s": round(time.time() - hub.started, 1),
                 "rss_mb": round(psutil.Process().memory_info().rss / 2**20, 1), **hub.health}

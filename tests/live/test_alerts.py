@@ -1,0 +1,81 @@
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from painvision.errors import InputError
+from painvision.live import AlertPolicy, AlertState
+
+FPS = 10.0
+
+
+def feed(state: AlertState, scores, start: float = 0.0):
+    """Feed a score per frame at FPS; returns [(type, t, reason)]."""
+    events = []
+    for k, s in enumerate(scores):
+        e = state.update(start + k / FPS, None if s is None else float(s))
+        if e is not None:
+            events.append((e.type, round(e.t, 2), e.reason))
+    return events
+
+
+POLICY = AlertPolicy(smooth_s=0.0, onset_threshold=3.0, onset_min_s=0.5, offset_threshold=1.5,
+                     offset_min_s=1.0, refractory_s=5.0, face_lost_s=2.0)
+
+
+def test_onset_needs_the_minimum_duration_and_offset_uses_hysteresis():
+    # 0.3 s above: a twitch, no onset. Then 3 s above, 2.0 (between the thresholds) for 2 s,
+    # then 0 for 2 s.
+    scores = [0] * 10 + [8] * 3 + [0] * 10 + [8] * 30 + [2.0] * 20 + [0] * 20
+    events = feed(AlertState(POLICY), scores)
+    assert events == [("onset", 2.8, ""), ("offset", 8.3, "score_low")]
+
+
+def test_smoothing_averages_over_the_window():
+    state = AlertState(AlertPolicy(smooth_s=1.0))
+    for k in range(11):
+        state.update(k / FPS, 10.0 if k % 2 else 0.0)
+    assert state.smoothed == pytest.approx(np.mean([10.0 if k % 2 else 0.0 for k in range(11)]))
+
+
+def test_refractory_period_delays_a_new_onset_until_it_ends():
+    scores = [0] * 5 + [8] * 10 + [0] * 15 + [8] * 80
+    events = feed(AlertState(POLICY), scores)
+    # first episode: onset at 0.5 + 0.5 s, offset 1 s after the score fell at 1.5 s;
+    # the score rises again at 3.0 s, inside the 5-s refractory period (until 7.5 s).
+    assert events[:2] == [("onset", 1.0, ""), ("offset", 2.5, "score_low")]
+    assert events[2] == ("onset", 7.5, "")
+
+
+def test_a_long_missing_face_ends_an_episode():
+    scores = [8] * 10 + [None] * 25 + [0] * 5
+    events = feed(AlertState(POLICY), scores)
+    assert events == [("onset", 0.5, ""), ("offset", 2.9, "face_lost")]
+
+
+def test_a_short_face_gap_does_not_end_an_episode():
+    scores = [8] * 10 + [None] * 10 + [8] * 10
+    assert feed(AlertState(POLICY), scores) == [("onset", 0.5, "")]
+
+
+def test_stop_closes_an_open_episode():
+    state = AlertState(POLICY)
+    feed(state, [8] * 10)
+    e = state.stop(5.0)
+    assert e is not None and e.type == "offset" and e.reason == "stopped"
+    assert state.stop(6.0) is None
+
+
+def test_event_carries_the_aus_that_explain_it():
+    state = AlertState(AlertPolicy(smooth_s=0.0, onset_min_s=0.0))
+    e = state.update(0.0, 7.0, {"au4": 3.0, "au7": 2.0, "au9": 2.0})
+    assert e is not None and e.aus == {"au4": 3.0, "au7": 2.0, "au9": 2.0}
+    assert e.to_dict()["aus"]["au4"] == 3.0
+
+
+@pytest.mark.parametrize("kwargs", [{"onset_threshold": 0}, {"onset_threshold": 20},
+                                    {"offset_threshold": 4.0}, {"smooth_s": -1},
+                                    {"refractory_s": float("nan")}])
+def test_bad_policies_are_refused(kwargs):
+    with pytest.raises(InputError):
+        AlertPolicy(**kwargs)
