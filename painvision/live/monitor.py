@@ -14,11 +14,10 @@ import threading
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from painvision.classifier.scorer import ModelScorer, ModelStream
-from painvision.device import resolve_device
 from painvision.errors import InputError
 from painvision.features import au_signals
 from painvision.features.analytic import AnalyticScorer, AnalyticStream
@@ -29,6 +28,9 @@ from painvision.landmarks.tracking import SubjectTracker, face_box
 from painvision.live.alerts import AlertPolicy, AlertState, EpisodeEvent
 from painvision.live.neutral import AdaptiveNeutral, NeutralPolicy
 from painvision.types import AUScores
+
+if TYPE_CHECKING:
+    from painvision.classifier.scorer import ModelStream
 
 logger = logging.getLogger(__name__)
 
@@ -102,6 +104,8 @@ class Reading:
 def _stream_device(device: str) -> str:
     """``auto`` -> the CPU: one frame at a time the model is faster there (0.4 ms vs
     1.1 ms a frame on an H100 machine, weights/MODEL_CARD.md); ``cuda`` when asked."""
+    from painvision.device import resolve_device
+
     return "cpu" if device.strip().lower() == "auto" else str(resolve_device(device))
 
 
@@ -151,10 +155,15 @@ class PainMonitor:
         self.policy = alert or AlertPolicy()
         self.scorer_name = scorer
         self._analytic = AnalyticScorer()
-        self._model = ModelScorer(weights, _stream_device(device)) if scorer == "model" else None
-        self.device = str(self._model.device) if self._model else "cpu"
         self._analytic_stream = AnalyticStream(self._analytic)
-        self._model_stream = ModelStream(self._model) if self._model else None
+        self._model_stream: ModelStream | None = None
+        self.device = "cpu"
+        if scorer == "model":  # PyTorch is loaded only for the model (~470 MB resident)
+            from painvision.classifier.scorer import ModelScorer, ModelStream
+
+            model = ModelScorer(weights, _stream_device(device))
+            self._model_stream = ModelStream(model)
+            self.device = str(model.device)
         self._neutral = AdaptiveNeutral(neutral_policy, self._analytic.calibration)
         if isinstance(neutral, Neutral):
             self._neutral.use(neutral, "given")
