@@ -46,3 +46,16 @@ def test_a_face_elsewhere_is_not_taken_for_the_subject():
     assert tr.select([], 0.08) is None
     # After a gap the subject is found again near where it was.
     assert tr.select([_face(0.8, 0.5, 0.15), _face(0.32, 0.52, 0.15)], 2.0) == 1
+
+
+def test_with_a_home_the_subject_is_looked_for_there_after_a_gap():
+    tr = SubjectTracker()
+    tr.home = (0.3, 0.5, 0.2)  # where the patient was at calibration
+    visitor, patient = _face(0.75, 0.5, 0.3), _face(0.32, 0.5, 0.2)
+    assert tr.select([visitor], 0.0) is None  # first sighting: only near home
+    assert tr.select([visitor, patient], 0.1) == 1
+    # the patient drifts a little, then is gone for longer than home_after_s ...
+    assert tr.select([_face(0.4, 0.5, 0.2)], 0.2) == 0
+    assert tr.select([visitor], 5.0) is None
+    # ... and is found again near home, not at the last place seen
+    assert tr.select([_face(0.75, 0.5, 0.2), _face(0.3, 0.52, 0.2)], 5.1) == 1
