@@ -112,7 +112,8 @@ class LandmarkTrack:
         t: ``(T,) float64`` presentation time of each frame in seconds (container clock).
         frame_index: ``(T,) int64`` index of each frame in decode order.
         landmarks: ``(T, 478, 3) float32`` MediaPipe coordinates: x / width, y / height,
-            z on the x scale; NaN where no face was found.
+            z on the x scale; NaN where no face was found. ``(T, 0, 3)`` where the meshes
+            were not kept (``analyze_video``'s default).
         detected: ``(T,) bool`` a face of the subject was found in the frame.
         confidence: ``(T,) float32`` in [0, 1], 0 where no face (see ``landmarks.facemesh``).
         n_faces: ``(T,) int16`` number of faces MediaPipe reported in the frame.
@@ -130,7 +131,7 @@ class LandmarkTrack:
 
     def __post_init__(self) -> None:
         n = self.t.shape[0]
-        if self.landmarks.shape != (n, N_LANDMARKS, 3):
+        if self.landmarks.shape not in ((n, N_LANDMARKS, 3), (n, 0, 3)):
             raise InputError(
                 f"landmarks must be (T, {N_LANDMARKS}, 3) with T={n}, got {self.landmarks.shape}"
             )

@@ -17,8 +17,8 @@ from painvision.landmarks import indices as ix
 from painvision.landmarks.pose import PoseAlignment, align_to_template
 from painvision.types import LandmarkTrack
 
-__all__ = ["MODEL_POINTS", "N_FEATURES", "FrameInputs", "Neutral", "estimate_neutral",
-           "model_features", "prepare_inputs"]
+__all__ = ["MODEL_POINTS", "N_FEATURES", "FrameInputs", "InputsAccumulator", "Neutral",
+           "estimate_neutral", "model_features", "prepare_inputs"]
 
 #: Mesh points whose movement (from the subject's neutral) the model sees: brows, lids,
 #: infraorbital cheeks, nasal wings, nose tip and subnasale, lips, mouth corners, chin.
@@ -58,7 +58,11 @@ def estimate_neutral(aligned: np.ndarray, signals: np.ndarray, t: np.ndarray,
                      valid: np.ndarray, neutral: tuple[float, float] | None = None) -> Neutral:
     """Baseline signals (``features.baseline``) and the neutral mesh: the per-point median
     of the frames in the neutral stretch, or (automatic) of the 30 % of frames whose
-    signals are closest to the baseline."""
+    signals are closest to the baseline.
+
+    ``aligned`` is ``(T, 478, 3)``, or ``(T, len(MODEL_POINTS), 3)`` for a compact track
+    (``InputsAccumulator``): then only the model's points of the neutral mesh are set,
+    the others are NaN."""
     base = estimate_baseline(signals, t, valid, neutral)
     ok = valid & np.isfinite(signals).all(axis=1)
     if neutral is not None:
@@ -71,18 +75,27 @@ def estimate_neutral(aligned: np.ndarray, signals: np.ndarray, t: np.ndarray,
         sel = ok & (score <= cut)
     else:
         sel = ok
-    mesh = (np.median(aligned[sel], axis=0) if sel.any()
-            else np.full((478, 3), np.nan)).astype(np.float32)
+    pts = (np.median(aligned[sel], axis=0) if sel.any()
+           else np.full(aligned.shape[1:], np.nan)).astype(np.float32)
+    if pts.shape[0] == 478:
+        return Neutral(base, pts)
+    mesh = np.full((478, 3), np.nan, np.float32)
+    mesh[list(MODEL_POINTS)] = pts
     return Neutral(base, mesh)
 
 
 def model_features(aligned: np.ndarray, signals: np.ndarray, ypr: np.ndarray,
                    valid: np.ndarray, t: np.ndarray, neutral: Neutral) -> np.ndarray:
     """``(T, N_FEATURES) float32`` model inputs; rows of frames that are not valid are 0
-    apart from the frame interval (the "face present" column tells the model)."""
+    apart from the frame interval (the "face present" column tells the model).
+
+    ``aligned`` is ``(T, 478, 3)`` or just the model's points ``(T, len(MODEL_POINTS), 3)``.
+    """
     n = t.shape[0]
     drop = (neutral.baseline.values[None, :] - signals) * 10.0
-    coords = (aligned[:, MODEL_POINTS, :2] - neutral.mesh[None, MODEL_POINTS, :2]) * 10.0
+    reduced = aligned.shape[1] == len(MODEL_POINTS)
+    pts = aligned[:, :, :2] if reduced else aligned[:, MODEL_POINTS, :2]
+    coords = (pts - neutral.mesh[None, MODEL_POINTS, :2]) * 10.0
     pose = ypr / 30.0
     dt = np.diff(t, prepend=t[0] - 1.0 / MODEL_RATE_HZ) * MODEL_RATE_HZ if n else np.zeros(0)
     feats = np.concatenate(
@@ -103,3 +116,55 @@ def prepare_inputs(track: LandmarkTrack, neutral: tuple[float, float] | None = N
         valid = np.zeros_like(valid)
     feats = model_features(pose.aligned, signals, pose.yaw_pitch_roll, valid, track.t, neu)
     return FrameInputs(track.t, pose, signals, valid, neu, feats)
+
+
+class InputsAccumulator:
+    """Builds ``FrameInputs`` chunk by chunk, without keeping meshes.
+
+    Each chunk of a track is aligned and measured at once; per frame only the AU signals,
+    head pose, fit residual and (with ``model_points``) the model's 93 aligned points are
+    kept: about 60 bytes a frame, or 1.2 kB with the points, instead of the 11 kB of the
+    mesh and its aligned copy. The result's ``pose.aligned`` is then the model's points
+    (or empty), and the neutral mesh holds only those points.
+    """
+
+    def __init__(self, model_points: bool = True) -> None:
+        self.model_points = model_points
+        self._parts: dict[str, list[np.ndarray]] = {k: [] for k in (
+            "t", "signals", "ypr", "scale", "residual", "pose_ok", "points")}
+
+    def add(self, track: LandmarkTrack) -> PoseAlignment:
+        """Align and measure one chunk; returns its alignment (with the full meshes, for
+        the caller's own per-chunk use; not kept here)."""
+        pose = align_to_template(track.pixels())
+        p = self._parts
+        p["t"].append(track.t)
+        p["signals"].append(au_signals(pose.aligned))
+        p["ypr"].append(pose.yaw_pitch_roll)
+        p["scale"].append(pose.scale)
+        p["residual"].append(pose.residual)
+        p["pose_ok"].append(pose.pose_ok)
+        idx = list(MODEL_POINTS) if self.model_points else []
+        p["points"].append(pose.aligned[:, idx].copy())
+        return pose
+
+    def finish(self, neutral: tuple[float, float] | None = None) -> FrameInputs:
+        """The neutral and the model features over everything added."""
+        if not self._parts["t"]:
+            raise ValueError("InputsAccumulator.finish() before any add()")
+        cat = {k: np.concatenate(v) for k, v in self._parts.items()}
+        self._parts = {k: [] for k in self._parts}
+        pose = PoseAlignment(cat["points"], cat["ypr"], cat["scale"], cat["residual"],
+                             cat["pose_ok"])
+        t, signals = cat["t"], cat["signals"]
+        valid = pose.pose_ok & np.isfinite(signals).all(axis=1)
+        if self.model_points:
+            neu = estimate_neutral(pose.aligned, signals, t, valid, neutral)
+        else:
+            neu = Neutral(estimate_baseline(signals, t, valid, neutral),
+                          np.full((478, 3), np.nan, np.float32))
+        if not np.isfinite(neu.baseline.values).all():
+            valid = np.zeros_like(valid)
+        feats = (model_features(pose.aligned, signals, pose.yaw_pitch_roll, valid, t, neu)
+                 if self.model_points else np.zeros((t.shape[0], 0), np.float32))
+        return FrameInputs(t, pose, signals, valid, neu, feats)

@@ -5,12 +5,14 @@ from __future__ import annotations
 import logging
 import os
 
+import numpy as np
+
 from painvision.classifier.scorer import ModelScorer
 from painvision.device import resolve_device
 from painvision.errors import InputError
 from painvision.features import AnalyticScorer
-from painvision.features.inputs import prepare_inputs
-from painvision.landmarks.extract import Progress, extract_track
+from painvision.features.inputs import InputsAccumulator
+from painvision.landmarks.extract import Progress, TrackReader, concat_tracks
 from painvision.landmarks.facemesh import FaceMeshOptions, frame_confidence
 from painvision.pipeline.analysis import Analysis
 from painvision.types import LandmarkTrack
@@ -35,6 +37,7 @@ def analyze_video(
     weights: str | os.PathLike[str] | None = None,
     face_mesh: FaceMeshOptions | None = None,
     on_progress: Progress | None = None,
+    keep_landmarks: bool = False,
 ) -> Analysis:
     """Per-frame PSPI, its action units and (with the model) a pain probability.
 
@@ -49,6 +52,9 @@ def analyze_video(
         weights: model weights; default ``classifier.default_weights_path()``.
         face_mesh: front-end settings.
         on_progress: called as ``on_progress(done, total)`` after each analysed frame.
+        keep_landmarks: keep the face meshes in ``Analysis.track.landmarks``
+            (``(T, 478, 3)``, 5.7 kB a frame); by default they are dropped as the video is
+            read and that array is ``(T, 0, 3)``.
 
     Raises:
         InputError: bad arguments. VideoError: unreadable video. WeightsError: the
@@ -61,15 +67,24 @@ def analyze_video(
     dev = resolve_device(device)
     model = ModelScorer(weights, str(dev)) if scorer == "model" else None  # fail before decoding
     options = face_mesh or FaceMeshOptions()
-    info, track, decoded = extract_track(path, stride=stride, options=options,
-                                         on_progress=on_progress)
-    inputs = prepare_inputs(track, neutral)
-    track = LandmarkTrack(
-        t=track.t, frame_index=track.frame_index, landmarks=track.landmarks,
-        detected=track.detected, confidence=frame_confidence(track.landmarks,
-                                                             inputs.pose.residual),
-        n_faces=track.n_faces, width=track.width, height=track.height,
-    )
+    # Chunk by chunk: each piece of the track is aligned and measured, then its meshes are
+    # dropped (unless asked for), so memory grows by ~0.1 kB a frame, not by the meshes.
+    reader = TrackReader(path, stride=stride, options=options, on_progress=on_progress)
+    acc = InputsAccumulator(model_points=model is not None)
+    parts = []
+    for chunk in reader.chunks():
+        pose = acc.add(chunk)
+        kept = (chunk.landmarks if keep_landmarks
+                else np.empty((len(chunk), 0, 3), dtype=np.float32))
+        parts.append(LandmarkTrack(
+            t=chunk.t, frame_index=chunk.frame_index, landmarks=kept, detected=chunk.detected,
+            confidence=frame_confidence(chunk.landmarks, pose.residual),
+            n_faces=chunk.n_faces, width=chunk.width, height=chunk.height))
+        del chunk, pose
+    track = concat_tracks(parts)
+    del parts
+    inputs = acc.finish(neutral)
+    info, decoded = reader.info, reader.decoded
     pain_prob = None
     if model is not None:
         aus, pain_prob = model.score(inputs)

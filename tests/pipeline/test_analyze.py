@@ -112,8 +112,38 @@ def test_follows_the_subject_when_a_second_face_enters(tmp_path):
             canvas[10:310, 250:550] = v_img
         w.write(canvas)
     w.release()
-    a = analyze_video(path)
+    a = analyze_video(path, keep_landmarks=True)
     assert a.track.n_faces[fps + 2:].min() == 2  # MediaPipe sees both
     cx = np.nanmean(a.track.landmarks[:, :468, 0], axis=1)
     assert a.track.detected.mean() > 0.95
     assert np.nanmax(cx) < 0.45  # never jumps to the visitor on the right
+
+
+@pytest.mark.parametrize("scorer", ["analytic", "model"])
+def test_chunked_analysis_equals_scoring_the_whole_track(sample_video, scorer, monkeypatch):
+    """analyze_video reads the track in chunks and drops the meshes; the scores must be the
+    ones the whole-track path (extract_track + prepare_inputs) gives."""
+    from painvision.classifier import ModelScorer
+    from painvision.features import AnalyticScorer
+    from painvision.features.inputs import prepare_inputs
+    from painvision.landmarks import extract as extract_mod
+    from painvision.pipeline import extract_track
+
+    _, track, _ = extract_track(sample_video)
+    inputs = prepare_inputs(track)
+    if scorer == "model":
+        aus, prob = ModelScorer(device="cpu").score(inputs)
+    else:
+        aus = AnalyticScorer().score(inputs.signals, track.t, inputs.valid,
+                                     inputs.neutral.baseline)
+    real = extract_mod.TrackReader.__init__
+    monkeypatch.setattr(extract_mod.TrackReader, "__init__",  # small chunks: 400 frames -> 4
+                        lambda self, *a, **k: real(self, *a, **{**k, "chunk": 128}))
+    a = analyze_video(sample_video, device="cpu", scorer=scorer)
+    assert a.track.landmarks.shape == (len(track), 0, 3)  # meshes not kept
+    np.testing.assert_allclose(a.pspi, aus.pspi, atol=1e-4, equal_nan=True)
+    np.testing.assert_allclose(a.pose.yaw_pitch_roll, inputs.pose.yaw_pitch_roll, atol=1e-4)
+    if scorer == "model":
+        np.testing.assert_allclose(a.pain_prob, prob, atol=1e-5, equal_nan=True)
+    kept = analyze_video(sample_video, device="cpu", keep_landmarks=True)
+    np.testing.assert_array_equal(kept.track.landmarks, track.landmarks)
