@@ -104,10 +104,11 @@ StatusCallback = Callable[[str, dict], None]
 class LiveCapture:
     """Reads a live source in a thread; ``latest()`` hands out the newest frame once.
 
-    Calls ``on_status("camera_lost", {...})`` when reading fails, stalls for
-    ``stall_s`` or the source cannot be opened, and ``on_status("camera_restored",
-    {...})`` when frames flow again. Frame times are seconds since the capture started
-    (monotonic clock), so they keep increasing across outages.
+    Calls ``on_status("camera_lost", {...})`` once when reading fails, stalls for
+    ``stall_s`` or the source cannot be opened (the retries that follow are logged, not
+    reported again), and ``on_status("camera_restored", {...})`` when frames flow again.
+    Frame times are seconds since the capture started (monotonic clock), so they keep
+    increasing across outages.
     """
 
     def __init__(self, spec: SourceSpec, on_status: StatusCallback, *, stall_s: float = 5.0,
@@ -121,6 +122,7 @@ class LiveCapture:
         self._frame: Frame | None = None
         self._t0 = time.monotonic()
         self._lost = False
+        self.attempts = 0
         self._last_frame = time.monotonic()
         self.frames_read = 0
         self.frames_dropped = 0
@@ -138,9 +140,14 @@ class LiveCapture:
         return time.monotonic() - self._t0
 
     def _set_lost(self, why: str, retry_in: float) -> None:
-        if not self._lost:
-            self._lost = True
-            logger.warning("camera lost (%s): %s", self.spec.describe(), why)
+        """One ``camera_lost`` per outage; the retries that follow are only logged."""
+        self.attempts += 1
+        if self._lost:
+            logger.info("camera still lost (%s), retry %d in %.1f s", why, self.attempts,
+                        retry_in)
+            return
+        self._lost = True
+        logger.warning("camera lost (%s): %s", self.spec.describe(), why)
         self.on_status("camera_lost", {"t": round(self._now(), 3), "reason": why,
                                        "retry_in_s": round(retry_in, 2)})
 
@@ -165,7 +172,9 @@ class LiveCapture:
                 if self._lost:
                     self._lost = False
                     logger.warning("camera restored (%s)", self.spec.describe())
-                    self.on_status("camera_restored", {"t": round(self._now(), 3)})
+                    self.on_status("camera_restored", {"t": round(self._now(), 3),
+                                                       "attempts": self.attempts})
+                    self.attempts = 0
                 with self._cond:
                     if self._frame is not None:
                         self.frames_dropped += 1

@@ -184,6 +184,8 @@ def test_camera_lost_then_restored(episode_clip, tmp_path):
     records = lines(log)
     types = [e["type"] for e in events_of(records)]
     assert types.index("camera_lost") < types.index("camera_restored") < types.index("stopped")
+    assert types.count("camera_lost") == 1  # one event per outage, however many retries
+    assert back[0]["attempts"] >= 1
 
 
 def test_bad_invocations_fail_in_one_line(tmp_path, episode_clip):
