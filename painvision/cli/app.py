@@ -465,8 +465,8 @@ def watch(
                           max_faces=max_faces)
     hub = Hub() if bind else None
     server = LocalServer(hub, *bind) if hub is not None and bind is not None else None
-    sinks = [] if quiet else [JsonLines(sys.stdout)]
     stop = threading.Event()
+    sinks = [] if quiet else [JsonLines(sys.stdout, on_closed=stop.set)]  # `| head` stops it
 
     def on_signal(signum: int, _frame: object) -> None:
         stop.set()

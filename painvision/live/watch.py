@@ -26,14 +26,27 @@ __all__ = ["JsonLines", "WatchSummary", "run_watch"]
 
 
 class JsonLines:
-    """Writes one JSON object per line and flushes it (a reader sees whole lines)."""
+    """Writes one JSON object per line and flushes it (a reader sees whole lines).
 
-    def __init__(self, stream: TextIO) -> None:
+    ``on_closed`` is called once if the reader goes away (a closed pipe: ``watch ... |
+    head``); nothing more is written to it then.
+    """
+
+    def __init__(self, stream: TextIO, on_closed: Callable[[], None] | None = None) -> None:
         self.stream = stream
+        self.on_closed = on_closed
+        self.closed = False
 
     def __call__(self, record: dict) -> None:
-        self.stream.write(json.dumps(record, separators=(",", ":")) + "\n")
-        self.stream.flush()
+        if self.closed:
+            return
+        try:
+            self.stream.write(json.dumps(record, separators=(",", ":")) + "\n")
+            self.stream.flush()
+        except BrokenPipeError:
+            self.closed = True
+            if self.on_closed is not None:
+                self.on_closed()
 
 
 @dataclass

@@ -209,3 +209,16 @@ def test_bad_invocations_fail_in_one_line(tmp_path, episode_clip):
         res = run(str(episode_clip), "--serve", f"127.0.0.1:{busy.getsockname()[1]}")
     assert res.returncode == 2 and "cannot serve" in res.stderr
     assert "Traceback" not in res.stderr
+
+
+def test_a_closed_stdout_stops_it_quietly(episode_clip):
+    proc = start(str(episode_clip), "--realtime", "--every", "0.1")
+    try:
+        for _ in range(3):
+            json.loads(proc.stdout.readline())
+        proc.stdout.close()  # the reader goes away (`watch ... | head -3`)
+        proc.wait(timeout=20)
+    finally:
+        proc.kill()
+    stderr = proc.stderr.read()
+    assert proc.returncode == 0 and "Traceback" not in stderr and "stopped" in stderr
