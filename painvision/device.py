@@ -14,7 +14,20 @@ logger = logging.getLogger(__name__)
 
 DeviceName = Literal["auto", "cpu", "cuda"]
 
-__all__ = ["DeviceName", "resolve_device"]
+__all__ = ["DeviceName", "check_device_name", "resolve_device"]
+
+
+def check_device_name(device: str) -> str:
+    """The normalised name if it is ``auto``, ``cpu``, ``cuda`` or ``cuda:N``, without
+    loading PyTorch.
+
+    Raises:
+        DeviceError: any other name.
+    """
+    name = str(device).strip().lower()
+    if name in ("auto", "cpu", "cuda") or (name.startswith("cuda:") and name[5:].isdigit()):
+        return name
+    raise DeviceError(f"unknown device {device!r}: expected 'auto', 'cpu' or 'cuda'")
 
 
 def resolve_device(device: str = "auto") -> torch.device:

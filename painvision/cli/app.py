@@ -109,7 +109,7 @@ def analyze(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar or table.")] = False,
 ) -> None:
     """Per-frame PSPI and action units for each VIDEO: writes OUT/<stem>.csv and OUT/<stem>.json."""
-    from painvision.device import resolve_device
+    from painvision.device import check_device_name, resolve_device
     from painvision.landmarks.facemesh import FaceMeshOptions
     from painvision.pipeline import SCORERS
 
@@ -132,12 +132,15 @@ def analyze(
                     raise _fail(f"{target} exists; pass --overwrite to replace it "
                                 "or choose another --out")
     try:
-        device = str(resolve_device(device))  # warns once if CUDA was asked for but is absent
         options = FaceMeshOptions(max_faces=max_faces)
-        if scorer == "model":
+        if scorer == "model":  # PyTorch is loaded only for the model
             from painvision.classifier.scorer import ModelScorer
 
+            device = str(resolve_device(device))  # warns once if CUDA is asked for but absent
             ModelScorer(weights, device)  # a missing or unsafe weights file fails here
+        else:
+            check_device_name(device)  # a wrong name is an error with any scorer
+            device = "cpu"  # the analytic scorer is numpy on the CPU
     except PainVisionError as exc:
         raise _fail(str(exc)) from None
     out.mkdir(parents=True, exist_ok=True)

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from painvision.device import check_device_name
 from painvision.errors import InputError
 from painvision.features import au_signals
 from painvision.features.analytic import AnalyticScorer, AnalyticStream
@@ -146,6 +147,7 @@ class PainMonitor:
     ) -> None:
         if scorer not in SCORERS:
             raise InputError(f"unknown scorer {scorer!r}: expected one of {', '.join(SCORERS)}")
+        check_device_name(device)
         if bed_region is not None:
             x0, y0, x1, y1 = (float(v) for v in bed_region)
             if not (0 <= x0 < x1 <= 1 and 0 <= y0 < y1 <= 1):

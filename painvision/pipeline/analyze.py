@@ -7,8 +7,7 @@ import os
 
 import numpy as np
 
-from painvision.classifier.scorer import ModelScorer
-from painvision.device import resolve_device
+from painvision.device import check_device_name
 from painvision.errors import InputError
 from painvision.features import AnalyticScorer
 from painvision.features.inputs import InputsAccumulator
@@ -43,7 +42,8 @@ def analyze_video(
 
     Args:
         path: the video file.
-        device: ``"auto" | "cpu" | "cuda"`` for the learned model.
+        device: ``"auto" | "cpu" | "cuda"`` for the learned model (the analytic scorer
+            runs on the CPU and does not load PyTorch).
         neutral: (start_s, end_s) of a stretch where the face is known to be at rest,
             used as the subject's baseline; default: automatic (see ``features.baseline``).
         stride: analyse every ``stride``-th frame.
@@ -64,8 +64,15 @@ def analyze_video(
         raise InputError(f"unknown scorer {scorer!r}: expected one of {', '.join(SCORERS)}")
     if stride < 1:
         raise InputError(f"stride must be >= 1, got {stride}")
-    dev = resolve_device(device)
-    model = ModelScorer(weights, str(dev)) if scorer == "model" else None  # fail before decoding
+    check_device_name(device)
+    model = None
+    dev = "cpu"  # the analytic scorer is numpy on the CPU; PyTorch loads only for the model
+    if scorer == "model":
+        from painvision.classifier.scorer import ModelScorer
+        from painvision.device import resolve_device
+
+        dev = resolve_device(device)
+        model = ModelScorer(weights, str(dev))  # fail before decoding
     options = face_mesh or FaceMeshOptions()
     # Chunk by chunk: each piece of the track is aligned and measured, then its meshes are
     # dropped (unless asked for), so memory grows by ~0.1 kB a frame, not by the meshes.

@@ -19,7 +19,7 @@ from live_scenes import (
     visitor_scene,
 )
 
-from painvision.errors import InputError
+from painvision.errors import DeviceError, InputError
 from painvision.live import NeutralPolicy, PainMonitor
 
 pytestmark = pytest.mark.mediapipe
@@ -159,6 +159,8 @@ def test_bad_input_is_refused_in_one_line(episode_clip):
         PainMonitor(bed_region=(0.5, 0, 0.4, 1))
     with pytest.raises(InputError, match="scorer"):
         PainMonitor(scorer="magic")
+    with pytest.raises(DeviceError, match="unknown device"):
+        PainMonitor(device="tpu")
 
 
 def test_a_capture_thread_can_feed_it_while_others_read(episode_clip):
