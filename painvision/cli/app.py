@@ -443,12 +443,11 @@ def watch(
 ) -> None:
     """Monitor a patient live: JSON lines on stdout, optional local HTTP feed."""
     import signal
-    import threading
 
     from painvision.live import AlertPolicy, NeutralPolicy, PainMonitor
     from painvision.live.server import Hub, LocalServer, parse_bind
     from painvision.live.sources import parse_source
-    from painvision.live.watch import JsonLines, run_watch
+    from painvision.live.watch import JsonLines, StopFlag, run_watch
 
     spec = parse_source(source)
     every_s = parse_seconds(every, "--every")
@@ -468,11 +467,12 @@ def watch(
                           max_faces=max_faces)
     hub = Hub() if bind else None
     server = LocalServer(hub, *bind) if hub is not None and bind is not None else None
-    stop = threading.Event()
-    sinks = [] if quiet else [JsonLines(sys.stdout, on_closed=stop.set)]  # `| head` stops it
+    stop = StopFlag()
+    sinks = [] if quiet else [JsonLines(sys.stdout, on_closed=lambda: stop.request(
+        "output_closed"))]  # `watch ... | head` stops it
 
     def on_signal(signum: int, _frame: object) -> None:
-        stop.set()
+        stop.request("signal")
 
     previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
     log = None

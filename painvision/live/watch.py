@@ -22,7 +22,20 @@ from painvision.live.sources import FilePlayer, LiveCapture, SourceSpec
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["JsonLines", "WatchSummary", "run_watch"]
+__all__ = ["JsonLines", "StopFlag", "WatchSummary", "run_watch"]
+
+
+class StopFlag(threading.Event):
+    """A stop request with its reason (``signal``, ``output_closed``, ...)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.reason = "signal"
+
+    def request(self, reason: str) -> None:
+        if not self.is_set():
+            self.reason = reason
+        self.set()
 
 
 class JsonLines:
@@ -149,7 +162,7 @@ def run_watch(
         finally:
             capture.stop()
             out.summary.frames_dropped = capture.frames_dropped
-        out.summary.stopped_by = "signal"
+        out.summary.stopped_by = getattr(stop, "reason", "signal")
     else:
         player = FilePlayer(spec, realtime, stop)
         try:
@@ -158,7 +171,8 @@ def run_watch(
         finally:
             player.close()
             out.summary.frames_dropped = player.frames_dropped
-        out.summary.stopped_by = "signal" if stop.is_set() else "end_of_video"
+        out.summary.stopped_by = (getattr(stop, "reason", "signal") if stop.is_set()
+                                  else "end_of_video")
     final = monitor.stop(last_t)
     if final is not None:
         out.event("offset", final.to_dict() | {"type": "offset"})

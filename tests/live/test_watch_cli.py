@@ -221,4 +221,5 @@ def test_a_closed_stdout_stops_it_quietly(episode_clip):
     finally:
         proc.kill()
     stderr = proc.stderr.read()
-    assert proc.returncode == 0 and "Traceback" not in stderr and "stopped" in stderr
+    assert proc.returncode == 0 and "Traceback" not in stderr
+    assert "stopped (output_closed)" in stderr
