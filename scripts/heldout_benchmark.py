@@ -1,7 +1,10 @@
 """The held-out rendered benchmark: both scorers on identities never seen in training,
 with the real MediaPipe front end in the loop.
 
-Builds (once, seeded) a rendered dataset of held-out identities only in bench/heldout,
+Builds (once, seeded) a rendered dataset of held-out identities only in
+bench/heldout-large (12 identities, 24 minutes: large enough that every subject has pain
+episodes and the intervals over subjects are useful; the first, 6-minute version had
+subjects without any episode),
 then runs ``painvision bench accuracy`` on it (landmarks cached, see
 painvision.landmarks.cache): PSPI agreement, pain detection (the analytic scorer has no
 pain probability: its PSPI / 16 stands in), episodes, and, on frames outside pain
@@ -9,7 +12,7 @@ episodes, the share where the pain score stays below 0.5, overall and while the 
 does something else (smiles, talking / yawning / chewing, blinks, brow raises).
 
 Usage:
-  python scripts/heldout_benchmark.py [--dataset bench/heldout] [--weights PATH]
+  python scripts/heldout_benchmark.py [--dataset bench/heldout-large] [--weights PATH]
                                       [--json OUT.json] [--markdown OUT.md]
 """
 
@@ -23,12 +26,12 @@ from painvision.bench.accuracy import accuracy_markdown, run_accuracy
 from painvision.synth.dataset import SynthConfig, write_dataset
 
 ROOT = Path(__file__).resolve().parent.parent
-BENCH = SynthConfig(subjects=6, minutes=6.0, render=True, seed=100, heldout_share=1.0)
+BENCH = SynthConfig(subjects=12, minutes=24.0, render=True, seed=300, heldout_share=1.0)
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--dataset", default=str(ROOT / "bench" / "heldout"))
+    ap.add_argument("--dataset", default=str(ROOT / "bench" / "heldout-large"))
     ap.add_argument("--weights", default=None)
     ap.add_argument("--json", default=None)
     ap.add_argument("--markdown", default=None)
