@@ -43,6 +43,8 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--epochs", type=int, default=40)
     ap.add_argument("--out", default=str(ROOT / "weights" / "painvision-default.pt"))
+    ap.add_argument("--inputs", default="all", choices=["all", "signals"],
+                    help="features the model sees (TrainConfig.inputs)")
     args = ap.parse_args()
     torch.set_num_threads(2)
     t0 = time.perf_counter()
@@ -59,7 +61,7 @@ def main() -> None:
         name = c.subject.split("/")[0]
         c.weight = 0.5 * sum(frames.values()) / frames[name]
     cfg = TrainConfig(model="tcn_small", epochs=args.epochs, steps_per_epoch=50, patience=10,
-                      seed=0)
+                      seed=0, inputs=args.inputs)
     model, report = train_and_report(
         clips, cfg, torch.device("cpu"),
         on_progress=lambda label, d, n: print(f"{label} epoch {d}/{n} "

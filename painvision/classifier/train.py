@@ -31,8 +31,8 @@ from painvision.classifier.model import TemporalPainNet
 from painvision.classifier.registry import create_model
 from painvision.datasets import item_labels, load_dataset, read_landmarks
 from painvision.errors import InputError
-from painvision.features.geometry import au_signals
-from painvision.features.inputs import FrameInputs, model_features, prepare_inputs
+from painvision.features.geometry import SIGNAL_NAMES, au_signals
+from painvision.features.inputs import MODEL_POINTS, FrameInputs, model_features, prepare_inputs
 from painvision.landmarks.cache import cached_track, default_cache_dir
 from painvision.landmarks.pose import align_to_template
 from painvision.metrics import pain_metrics, pspi_metrics
@@ -47,7 +47,12 @@ Progress = Callable[[str, int, int], None]
 
 @dataclass(frozen=True)
 class TrainConfig:
-    """Training settings (all recorded in the report and the weights file)."""
+    """Training settings (all recorded in the report and the weights file).
+
+    ``inputs``: ``"all"`` features, or ``"signals"``: only the AU signal drops, head pose,
+    face presence and frame interval (the model does not see the 93 points' movements;
+    their input weights are held at zero, so the weights file and inference are unchanged).
+    """
 
     model: str = "tcn_small"
     epochs: int = 40
@@ -61,6 +66,7 @@ class TrainConfig:
     folds: int = 0
     seed: int = 0
     augment: bool = True
+    inputs: str = "all"
     extra: dict = field(default_factory=dict)
 
 
@@ -249,6 +255,16 @@ def _val_loss(model, clips, device, pos_weight):
     return total / max(n, 1)
 
 
+def unused_inputs(inputs: str) -> np.ndarray:
+    """Indices of the feature columns a model trained with ``TrainConfig.inputs`` ignores."""
+    if inputs == "all":
+        return np.zeros(0, dtype=np.int64)
+    if inputs == "signals":
+        start = len(SIGNAL_NAMES)
+        return np.arange(start, start + 2 * len(MODEL_POINTS))
+    raise InputError(f"unknown inputs {inputs!r}: expected 'all' or 'signals'")
+
+
 def fit(train: list[Clip], val: list[Clip], cfg: TrainConfig, device: torch.device,
         on_progress: Progress | None = None, label: str = "train"
         ) -> tuple[TemporalPainNet, dict[str, object]]:
@@ -256,6 +272,14 @@ def fit(train: list[Clip], val: list[Clip], cfg: TrainConfig, device: torch.devi
     torch.manual_seed(cfg.seed)
     rng = np.random.default_rng(cfg.seed)
     model = create_model(cfg.model).to(device)
+    unused = torch.from_numpy(unused_inputs(cfg.inputs)).to(device)
+
+    def zero_unused() -> None:
+        if unused.numel():
+            with torch.no_grad():
+                model.inp.weight[:, unused] = 0.0
+
+    zero_unused()
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=max(cfg.epochs, 1))
     pains = np.concatenate([c.labels["pain"][c.inputs.valid] for c in train])
@@ -272,6 +296,7 @@ def fit(train: list[Clip], val: list[Clip], cfg: TrainConfig, device: torch.devi
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
             opt.step()
+            zero_unused()
             losses.append(float(loss.detach()))
         sched.step()
         v = _val_loss(model, val, device, pos_weight) if val else float(np.mean(losses))

@@ -13,6 +13,7 @@ import torch
 from painvision.classifier import create_model, save_weights
 from painvision.classifier.export import OUTPUTS, export_model
 from painvision.classifier.train import TrainConfig, _batch, fit, load_clips, loss_fn
+from painvision.errors import InputError
 from painvision.features.inputs import N_FEATURES
 from painvision.synth.dataset import SynthConfig, write_dataset
 
@@ -83,3 +84,22 @@ def test_export_gives_the_same_outputs(tmp_path, fmt):
         got = torch.jit.load(str(path))(x).detach().numpy()
     np.testing.assert_allclose(got, expected, atol=1e-5, rtol=1e-4)
     assert Path(str(path) + ".json").exists()
+
+
+def test_a_signals_only_model_ignores_the_point_movements(tiny_dataset):
+    from painvision.classifier.train import unused_inputs
+
+    clips = [c for c in load_clips(tiny_dataset) if c.split == "train"]
+    cfg = TrainConfig(model="tcn_tiny", epochs=2, steps_per_epoch=3, batch=4, window=64,
+                      inputs="signals", seed=1)
+    model, _ = fit(clips, [], cfg, torch.device("cpu"))
+    unused = unused_inputs("signals")
+    assert unused.size == N_FEATURES - 13  # 8 signals, pose 3, presence, interval remain
+    assert torch.count_nonzero(model.inp.weight[:, unused]) == 0
+    x = torch.from_numpy(clips[0].inputs.features[None, :200].copy())
+    moved = x.clone()
+    moved[..., unused] += torch.randn_like(moved[..., unused])
+    with torch.no_grad():
+        torch.testing.assert_close(model(moved)["pspi"], model(x)["pspi"])
+    with pytest.raises(InputError):
+        unused_inputs("pixels")
