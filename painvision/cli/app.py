@@ -434,7 +434,8 @@ def watch(
     threshold: Annotated[float, typer.Option(
         "--threshold", help="Smoothed PSPI at which an episode starts.")] = 3.0,
     refractory: Annotated[str, typer.Option(
-        "--refractory", help="Seconds after an episode without a new onset alert.")] = "30",
+        "--refractory", help="Pain returning within SECONDS of an offset is the same "
+                             "episode resuming (still announced at once).")] = "30",
     bed_region: Annotated[str | None, typer.Option(
         "--bed-region", help="X0,Y0,X1,Y1 (shares of the image): only a face centred "
                              "there can be the patient.")] = None,

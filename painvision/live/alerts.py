@@ -5,7 +5,9 @@ An episode starts when the smoothed score has stayed at or above ``onset_thresho
 for ``onset_min_s``; it ends when it has stayed below ``offset_threshold`` for
 ``offset_min_s`` (hysteresis: the two thresholds differ, so a score hovering near one
 line does not flap), or when the patient's face has been missing for ``face_lost_s``.
-After an episode ends, no new onset is announced for ``refractory_s``.
+Pain that returns within ``refractory_s`` of an offset is announced at once, as the same
+episode resuming: pain is never held back, and the nurses' station can show one
+intermittent episode rather than a string of new ones.
 """
 
 from __future__ import annotations
@@ -32,15 +34,15 @@ class AlertPolicy:
             does not reach it, a pain face (brow, orbit and nose/lip together) does.
         onset_min_s: 0.5. The smoothed score must stay above the onset threshold this
             long: a twitch or a sneeze passes, a grimace stays. Early warning is the point,
-            so it is kept short; false alarms are held back by the threshold and the
-            refractory period.
+            so it is kept short; false alarms are held back by the threshold and this hold.
         offset_threshold: 1.5. Below this the face is back near rest (half the onset
             threshold: hysteresis).
         offset_min_s: 2.0. It must stay below that long before the episode is over, so a
             brief relaxation inside one episode does not split it in two.
-        refractory_s: 30.0. After an episode ends, a new onset is not announced for this
-            long (nurses are already alerted; repeated alarms cause alarm fatigue). If the
-            score is still high when it runs out, the onset is announced then.
+        refractory_s: 30.0. An onset within this long after an offset is the same episode
+            resuming: announced at once (a monitor must never hold pain back), flagged
+            ``resumed`` with the episode's number and start, so that a patient whose
+            grimaces come and go reads as one intermittent episode, not as many.
         face_lost_s: 5.0. An episode in progress ends (reason ``face_lost``) when the
             patient's face has not been seen this long: the monitor cannot say the pain
             goes on, and must not keep an alarm up that it cannot support.
@@ -83,6 +85,8 @@ class EpisodeEvent:
         duration_s: from ``started_s`` to ``t`` (offset only; 0 for an onset).
         reason: why an episode ended: ``score_low``, ``face_lost`` or ``stopped``.
         aus: the AU intensities behind the score at that frame (explainability).
+        resumed: an onset within ``refractory_s`` of the previous offset: the same
+            episode (number and start) going on.
     """
 
     type: str
@@ -94,6 +98,7 @@ class EpisodeEvent:
     duration_s: float = 0.0
     reason: str = ""
     aus: dict[str, float] | None = None
+    resumed: bool = False
 
     def to_dict(self) -> dict[str, object]:
         d = asdict(self)
@@ -171,14 +176,18 @@ class AlertState:
         if s >= p.onset_threshold:
             if self._above_since is None:
                 self._above_since = t
-            if t - self._above_since >= p.onset_min_s - 1e-9 and t >= self._refractory_until:
+            if t - self._above_since >= p.onset_min_s - 1e-9:
+                resumed = t < self._refractory_until
                 self._active = True
-                self._episode += 1
-                self._started = self._above_since
-                self._peak = s
+                if resumed:
+                    self._peak = max(self._peak, s)
+                else:
+                    self._episode += 1
+                    self._started = self._above_since
+                    self._peak = s
                 self._below_since = None
-                return EpisodeEvent("onset", t, self._episode, s, self._started, s, 0.0, "",
-                                    aus)
+                return EpisodeEvent("onset", t, self._episode, s, self._started, self._peak,
+                                    0.0, "", aus, resumed)
         else:
             self._above_since = None
         return None

@@ -38,13 +38,20 @@ def test_smoothing_averages_over_the_window():
     assert state.smoothed == pytest.approx(np.mean([10.0 if k % 2 else 0.0 for k in range(11)]))
 
 
-def test_refractory_period_delays_a_new_onset_until_it_ends():
-    scores = [0] * 5 + [8] * 10 + [0] * 15 + [8] * 80
-    events = feed(AlertState(POLICY), scores)
-    # first episode: onset at 0.5 + 0.5 s, offset 1 s after the score fell at 1.5 s;
-    # the score rises again at 3.0 s, inside the 5-s refractory period (until 7.5 s).
-    assert events[:2] == [("onset", 1.0, ""), ("offset", 2.5, "score_low")]
-    assert events[2] == ("onset", 7.5, "")
+def test_pain_returning_within_the_refractory_period_resumes_the_episode_at_once():
+    state = AlertState(POLICY)
+    scores = [0] * 5 + [8] * 10 + [0] * 15 + [8] * 10 + [0] * 60 + [8] * 10
+    events = []
+    for k, sc in enumerate(scores):
+        e = state.update(k / FPS, float(sc))
+        if e is not None:
+            events.append((e.type, round(e.t, 2), e.episode, e.resumed, round(e.started_s, 2)))
+    # episode 1: onset 1.0, offset 2.5; the score rises again at 3.0 s, inside the 5-s
+    # refractory period: announced at once (3.5 s) as episode 1 resuming; then, more than
+    # 5 s after its offset (5.0 s), a new episode 2 (onset 10.5 s).
+    assert events == [("onset", 1.0, 1, False, 0.5), ("offset", 2.5, 1, False, 0.5),
+                      ("onset", 3.5, 1, True, 0.5), ("offset", 5.0, 1, False, 0.5),
+                      ("onset", 10.5, 2, False, 10.0)]
 
 
 def test_a_long_missing_face_ends_an_episode():
