@@ -40,22 +40,20 @@ def resolve_device(device: str = "auto") -> torch.device:
     Raises:
         DeviceError: for a name that is none of the above.
     """
+    name = check_device_name(device)
     import torch
 
-    name = device.strip().lower()
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if name == "cpu":
         return torch.device("cpu")
-    if name == "cuda" or name.startswith("cuda:"):
-        if torch.cuda.is_available():
-            dev = torch.device(name)
-            if dev.index is not None and dev.index >= torch.cuda.device_count():
-                raise DeviceError(
-                    f"device {name!r} does not exist: this machine has "
-                    f"{torch.cuda.device_count()} CUDA device(s); use 'cuda:0' or 'auto'"
-                )
-            return dev
-        logger.warning("CUDA was requested but torch sees no CUDA device; using the CPU")
-        return torch.device("cpu")
-    raise DeviceError(f"unknown device {device!r}: expected 'auto', 'cpu' or 'cuda'")
+    if torch.cuda.is_available():  # "cuda" or "cuda:N"
+        dev = torch.device(name)
+        if dev.index is not None and dev.index >= torch.cuda.device_count():
+            raise DeviceError(
+                f"device {name!r} does not exist: this machine has "
+                f"{torch.cuda.device_count()} CUDA device(s); use 'cuda:0' or 'auto'"
+            )
+        return dev
+    logger.warning("CUDA was requested but torch sees no CUDA device; using the CPU")
+    return torch.device("cpu")

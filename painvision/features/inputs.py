@@ -109,13 +109,24 @@ def prepare_inputs(track: LandmarkTrack, neutral: tuple[float, float] | None = N
                    pose: PoseAlignment | None = None) -> FrameInputs:
     """Align, measure, find the neutral, and build the model features of a track."""
     pose = pose if pose is not None else align_to_template(track.pixels())
-    signals = au_signals(pose.aligned)
+    return _frame_inputs(track.t, pose, au_signals(pose.aligned), neutral)
+
+
+def _frame_inputs(t: np.ndarray, pose: PoseAlignment, signals: np.ndarray,
+                  neutral: tuple[float, float] | None, features: bool = True) -> FrameInputs:
+    """Which frames can be scored, the neutral, and (with ``features``) the model inputs.
+    ``pose.aligned`` is the whole mesh, the model's points, or (without features) empty."""
     valid = pose.pose_ok & np.isfinite(signals).all(axis=1)
-    neu = estimate_neutral(pose.aligned, signals, track.t, valid, neutral)
+    if features:
+        neu = estimate_neutral(pose.aligned, signals, t, valid, neutral)
+    else:
+        neu = Neutral(estimate_baseline(signals, t, valid, neutral),
+                      np.full((478, 3), np.nan, np.float32))
     if not np.isfinite(neu.baseline.values).all():
         valid = np.zeros_like(valid)
-    feats = model_features(pose.aligned, signals, pose.yaw_pitch_roll, valid, track.t, neu)
-    return FrameInputs(track.t, pose, signals, valid, neu, feats)
+    feats = (model_features(pose.aligned, signals, pose.yaw_pitch_roll, valid, t, neu)
+             if features else np.zeros((t.shape[0], 0), np.float32))
+    return FrameInputs(t, pose, signals, valid, neu, feats)
 
 
 class InputsAccumulator:
@@ -156,15 +167,4 @@ class InputsAccumulator:
         self._parts = {k: [] for k in self._parts}
         pose = PoseAlignment(cat["points"], cat["ypr"], cat["scale"], cat["residual"],
                              cat["pose_ok"])
-        t, signals = cat["t"], cat["signals"]
-        valid = pose.pose_ok & np.isfinite(signals).all(axis=1)
-        if self.model_points:
-            neu = estimate_neutral(pose.aligned, signals, t, valid, neutral)
-        else:
-            neu = Neutral(estimate_baseline(signals, t, valid, neutral),
-                          np.full((478, 3), np.nan, np.float32))
-        if not np.isfinite(neu.baseline.values).all():
-            valid = np.zeros_like(valid)
-        feats = (model_features(pose.aligned, signals, pose.yaw_pitch_roll, valid, t, neu)
-                 if self.model_points else np.zeros((t.shape[0], 0), np.float32))
-        return FrameInputs(t, pose, signals, valid, neu, feats)
+        return _frame_inputs(cat["t"], pose, cat["signals"], neutral, self.model_points)

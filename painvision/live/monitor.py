@@ -24,7 +24,7 @@ from painvision.features import au_signals
 from painvision.features.analytic import AnalyticScorer, AnalyticStream
 from painvision.features.inputs import Neutral
 from painvision.landmarks.facemesh import FaceMeshExtractor, FaceMeshOptions, frame_confidence
-from painvision.landmarks.pose import align_to_template
+from painvision.landmarks.pose import PoseAlignment, align_to_template
 from painvision.landmarks.tracking import SubjectTracker, face_box
 from painvision.live.alerts import AlertPolicy, AlertState, EpisodeEvent
 from painvision.live.neutral import AdaptiveNeutral, NeutralPolicy
@@ -238,12 +238,10 @@ class PainMonitor:
                     if not faces:
                         continue
                     face = max(faces, key=lambda f: face_box(f)[2])  # the nearest face
-                    h, w = frame.shape[:2]
-                    pose = align_to_template((face * np.array([w, h, w], np.float32))[None])
-                    s = au_signals(pose.aligned)[0]
-                    if pose.pose_ok[0] and np.isfinite(s).all():
+                    al, s, valid = _measure(face, frame)
+                    if valid:
                         sig.append(s)
-                        mesh.append(pose.aligned[0])
+                        mesh.append(al.aligned[0])
                         boxes.append(face_box(face))
             self._neutral.set_from(np.array(sig), np.array(mesh), np.array(boxes),
                                    "calibrated_frames")
@@ -305,7 +303,6 @@ class PainMonitor:
         faces = self._in_region(all_faces)
         idx = self._tracker.select(faces, t)
         quality: list[str] = []
-        h, w = frame.shape[:2]
         pspi = pain_prob = conf = None
         aus = pose = box = None
         if idx is None:
@@ -315,10 +312,8 @@ class PainMonitor:
                 quality.append("other_faces")
             lm = faces[idx]
             box = face_box(lm)
-            al = align_to_template((lm * np.array([w, h, w], np.float32))[None])
+            al, signals, valid = _measure(lm, frame)
             aligned, ypr = al.aligned[0], al.yaw_pitch_roll[0]
-            signals = au_signals(al.aligned)[0]
-            valid = bool(al.pose_ok[0] and np.isfinite(signals).all())
             conf = float(frame_confidence(lm[None], al.residual)[0])
             pose = {"yaw": float(ypr[0]), "pitch": float(ypr[1]), "roll": float(ypr[2])}
             if not al.pose_ok[0]:
@@ -379,6 +374,14 @@ class PainMonitor:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _measure(face: np.ndarray, frame: np.ndarray) -> tuple[PoseAlignment, np.ndarray, bool]:
+    """One face's pose alignment, its AU signals ``(S,)``, and whether it can be scored."""
+    h, w = frame.shape[:2]
+    al = align_to_template((face * np.array([w, h, w], np.float32))[None])
+    signals = au_signals(al.aligned)[0]
+    return al, signals, bool(al.pose_ok[0] and np.isfinite(signals).all())
 
 
 def _check_frame(frame: object) -> None:

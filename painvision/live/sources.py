@@ -17,9 +17,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
-import numpy as np
 
-from painvision.errors import InputError, VideoError
+from painvision.errors import InputError
+from painvision.io.video import Frame, FrameReader, probe_video
 
 logger = logging.getLogger(__name__)
 
@@ -90,12 +90,6 @@ class Backoff:
 
     def reset(self) -> None:
         self.delay = self.first
-
-
-@dataclass(frozen=True)
-class Frame:
-    image: np.ndarray
-    t: float
 
 
 StatusCallback = Callable[[str, dict], None]
@@ -178,7 +172,7 @@ class LiveCapture:
                 with self._cond:
                     if self._frame is not None:
                         self.frames_dropped += 1
-                    self._frame = Frame(img, self._now())
+                    self._frame = Frame(self.frames_read, self._now(), img)
                     self.frames_read += 1
                     self._cond.notify_all()
             cap.release()
@@ -211,45 +205,32 @@ class LiveCapture:
 
 
 class FilePlayer:
-    """Frames of a video file with their container timestamps.
+    """Frames of a video file with their container timestamps (``io.video.FrameReader``).
 
     With ``realtime``, frames are released at the pace of their timestamps from the
     first call of ``next``; frames whose time has already passed are skipped (counted
     in ``frames_dropped``), as a camera would drop them for a slow consumer.
+
+    Raises:
+        VideoError: the file cannot be opened as a video.
     """
 
     def __init__(self, spec: SourceSpec, realtime: bool, stop: threading.Event) -> None:
         self.spec = spec
         self.realtime = realtime
         self._stop = stop
-        self._cap = cv2.VideoCapture(str(spec.target))
-        if not self._cap.isOpened():
-            self._cap.release()
-            raise VideoError(f"{spec.target}: cannot open as a video")
-        fps = self._cap.get(cv2.CAP_PROP_FPS)
-        self.fps = fps if math.isfinite(fps) and fps > 0 else 25.0
-        self._index = 0
-        self._last_t = -math.inf
+        info = probe_video(str(spec.target))  # fails here, in one line, for a bad file
+        self.fps = info.fps if math.isfinite(info.fps) and info.fps > 0 else 25.0
+        self._frames = iter(FrameReader(str(spec.target)))
         self._start: float | None = None
         self.frames_dropped = 0
 
-    def _read(self) -> Frame | None:
-        ok, img = self._cap.read()
-        if not ok or img is None:
-            return None
-        pts = self._cap.get(cv2.CAP_PROP_POS_MSEC) / 1000.0
-        t = pts if math.isfinite(pts) and pts > self._last_t else self._index / self.fps
-        if t <= self._last_t:
-            t = self._last_t + 1.0 / self.fps
-        self._index += 1
-        self._last_t = t
-        return Frame(img, t)
-
     def next(self) -> Frame | None:
         """The next frame to process, or None at the end (or when stopped)."""
-        while not self._stop.is_set():
-            frame = self._read()
-            if frame is None or not self.realtime:
+        for frame in self._frames:
+            if self._stop.is_set():
+                return None
+            if not self.realtime:
                 return frame
             if self._start is None:
                 self._start = time.monotonic() - frame.t
@@ -257,11 +238,10 @@ class FilePlayer:
             if wait > 0:
                 self._stop.wait(wait)
                 return frame
-            if -wait > 1.5 / self.fps:  # late by more than a frame: drop it
-                self.frames_dropped += 1
-                continue
-            return frame
+            if -wait <= 1.5 / self.fps:
+                return frame
+            self.frames_dropped += 1  # late by more than a frame: drop it
         return None
 
     def close(self) -> None:
-        self._cap.release()
+        self._frames.close()  # releases the capture

@@ -143,7 +143,7 @@ def run_watch(
         if reading.event is not None:
             if reading.event.type == "onset":
                 out.summary.episodes += 1
-            out.event(reading.event.type, reading.event.to_dict() | {"type": reading.event.type})
+            out.event(reading.event.type, reading.event.to_dict())
         write = t - last_written >= every_s - 1e-9
         if write:
             last_written = t
@@ -158,7 +158,7 @@ def run_watch(
                 if frame is None:
                     capture.check_stall()
                     continue
-                handle(frame.image, frame.t)
+                handle(frame.image_bgr, frame.t)
         finally:
             capture.stop()
             out.summary.frames_dropped = capture.frames_dropped
@@ -167,7 +167,7 @@ def run_watch(
         player = FilePlayer(spec, realtime, stop)
         try:
             while (frame := player.next()) is not None:
-                handle(frame.image, frame.t)
+                handle(frame.image_bgr, frame.t)
         finally:
             player.close()
             out.summary.frames_dropped = player.frames_dropped
@@ -175,7 +175,7 @@ def run_watch(
                                   else "end_of_video")
     final = monitor.stop(last_t)
     if final is not None:
-        out.event("offset", final.to_dict() | {"type": "offset"})
+        out.event("offset", final.to_dict())
     out.event("stopped", {"reason": out.summary.stopped_by, "frames": out.summary.frames,
                           "frames_dropped": out.summary.frames_dropped})
     if hub is not None:

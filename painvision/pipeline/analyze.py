@@ -7,7 +7,7 @@ import os
 
 import numpy as np
 
-from painvision.device import check_device_name
+from painvision.device import check_device_name, resolve_device
 from painvision.errors import InputError
 from painvision.features import AnalyticScorer
 from painvision.features.inputs import InputsAccumulator
@@ -69,7 +69,6 @@ def analyze_video(
     dev = "cpu"  # the analytic scorer is numpy on the CPU; PyTorch loads only for the model
     if scorer == "model":
         from painvision.classifier.scorer import ModelScorer
-        from painvision.device import resolve_device
 
         dev = resolve_device(device)
         model = ModelScorer(weights, str(dev))  # fail before decoding
