@@ -14,6 +14,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from painvision.io.video import iter_frames
 from painvision.synth.sequence import Blink, Episode, HeadMotion, Script
 
 #: The episode clip: neutral, one episode starting at EPISODE_START, neutral again.
@@ -32,18 +33,8 @@ def episode_script(duration_s: float = 14.0) -> Script:
 
 
 def read_frames(path: Path) -> Iterator[tuple[np.ndarray, float]]:
-    cap = cv2.VideoCapture(str(path))
-    fps = cap.get(cv2.CAP_PROP_FPS)
-    i = 0
-    try:
-        while True:
-            ok, frame = cap.read()
-            if not ok:
-                return
-            yield frame, i / fps
-            i += 1
-    finally:
-        cap.release()
+    """``(image, t)`` pairs of a video, as the package's own reader gives them."""
+    return ((f.image_bgr, f.t) for f in iter_frames(path))
 
 
 #: The visitor scene: the patient (left) alone until VISITOR_IN, then a visitor, larger
