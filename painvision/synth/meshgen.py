@@ -5,8 +5,9 @@ identity's neutral mesh moved by the AU fields, turned and scaled by the head po
 projected into a camera frame (weak perspective) and expressed in MediaPipe's
 normalised coordinates, then spoiled the way the real front end spoils them: the
 expression seen only partly (``expression_gain``), per-point jitter correlated over
-time, a per-clip static offset, and dropouts (short losses, and no face beyond a yaw
-limit). The defaults come from ``scripts/measure_landmark_gap.py`` (MediaPipe on
+time, a per-clip static offset, dropouts (short losses, and no face beyond a yaw
+limit), and an uneven response over the face (``region_spread``, ``brow_occlusion_share``).
+The noise and gain defaults come from ``scripts/measure_landmark_gap.py`` (MediaPipe on
 rendered frames vs the generator's own landmarks; see docs/synthetic-data.md).
 Thousands of frames per second: this is what training runs on at scale.
 """
@@ -17,6 +18,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
+from painvision.features.response import region_gain
 from painvision.synth.fields import closure_basis, deformation_fields
 from painvision.synth.identity import Identity, photo_canonical, shape_offset
 from painvision.synth.sequence import Timeline
@@ -39,6 +41,10 @@ class MeshNoise:
         expression_gain: share of the expression movement the front end reports.
         dropout_per_min: short face losses (0.2-1 s) per minute.
         lost_beyond_yaw_deg: no face reported when the head is turned further.
+        region_spread: per clip, how unevenly the front end follows different parts of
+            the face (``features.response.region_gain``: log-gain standard deviation).
+        brow_occlusion_share: share of clips in which something rigid in front of the
+            brows (glasses rims, a cap's brim) keeps the front end from following them.
     """
 
     jitter: float = 0.0045
@@ -47,6 +53,8 @@ class MeshNoise:
     expression_gain: float = 0.44
     dropout_per_min: float = 0.5
     lost_beyond_yaw_deg: float = 40.0
+    region_spread: float = 0.5
+    brow_occlusion_share: float = 0.25
 
     def to_dict(self) -> dict[str, float]:
         return asdict(self)
@@ -71,24 +79,32 @@ class MeshGenerator:
         self.closure_basis, self.lid_pairs = closure_basis(self.neutral)
         self.face_width = float(np.ptp(self.neutral[:468, 0]))
 
-    def meshes(self, timeline: Timeline, gain: float = 1.0) -> np.ndarray:
-        """``(T, 478, 3)`` expression meshes in the template frame (before the camera)."""
+    def meshes(self, timeline: Timeline, gain: float | np.ndarray = 1.0) -> np.ndarray:
+        """``(T, 478, 3)`` expression meshes in the template frame (before the camera).
+
+        ``gain`` scales the expression movement: one number, or ``(478,)`` per point.
+        """
         n = len(timeline)
         names = [k for k in timeline.drive if k in self.fields]
-        drive = np.stack([timeline.drive[k] for k in names], axis=1) / 5.0 * gain  # (T, F)
+        drive = np.stack([timeline.drive[k] for k in names], axis=1) / 5.0  # (T, F)
         fields = np.stack([self.fields[k] for k in names])  # (F, 478, 3)
-        mesh = self.neutral[None] + np.einsum("tf,fnc->tnc", drive, fields)
+        move = np.einsum("tf,fnc->tnc", drive, fields)
+        mesh = self.neutral[None] + move
         lids = mesh[:, self.lid_pairs[:, 1], 1] - mesh[:, self.lid_pairs[:, 0], 1]
-        delta = 0.95 * timeline.closure[:, None] * np.maximum(lids, 0.0) * gain
-        mesh = mesh + np.einsum("tk,knc->tnc", delta, self.closure_basis)
-        return mesh.astype(np.float32).reshape(n, 478, 3)
+        delta = 0.95 * timeline.closure[:, None] * np.maximum(lids, 0.0)
+        move += np.einsum("tk,knc->tnc", delta, self.closure_basis)
+        g = np.asarray(gain, dtype=np.float64)
+        move *= g.reshape(1, -1, 1) if g.ndim else g
+        return (self.neutral[None] + move).astype(np.float32).reshape(n, 478, 3)
 
     def sequence(self, timeline: Timeline, rng: np.random.Generator,
                  noise: MeshNoise | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Normalised landmarks ``(T, 478, 3)`` (NaN where lost) and ``detected (T,)``."""
         noise = noise or MeshNoise()
         n = len(timeline)
-        mesh = self.meshes(timeline, gain=noise.expression_gain)
+        gain = noise.expression_gain * region_gain(
+            self.neutral, rng, noise.region_spread, noise.brow_occlusion_share)
+        mesh = self.meshes(timeline, gain=gain)
         # Front-end error: a static per-clip offset plus AR(1) jitter, per point.
         err = rng.normal(0.0, noise.bias, (1, 478, 3))
         jit = np.zeros((478, 3))

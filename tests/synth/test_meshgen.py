@@ -12,7 +12,8 @@ from painvision.synth.meshgen import MeshGenerator, MeshNoise
 from painvision.synth.sequence import Episode, Script
 
 pytestmark = pytest.mark.mediapipe  # the identity's neutral mesh comes from MediaPipe
-CLEAN = MeshNoise(jitter=0.0, bias=0.0, dropout_per_min=0.0, expression_gain=1.0)
+CLEAN = MeshNoise(jitter=0.0, bias=0.0, dropout_per_min=0.0, expression_gain=1.0,
+                  region_spread=0.0, brow_occlusion_share=0.0)
 
 
 @pytest.fixture(scope="module")
@@ -64,3 +65,34 @@ def test_noise_dropouts_and_turned_away_heads(gen):
     clean, _ = gen.sequence(tl, np.random.default_rng(1), CLEAN)
     diff = (lm - clean)[detected][:, :, :2] * 640 / (gen.face_width / 1.0)
     assert np.nanstd(diff) > 0  # the spoiling is there
+
+
+def _signal_drop(gen, tl, noise, name, rng_seed=0):
+    lm, _ = gen.sequence(tl, np.random.default_rng(rng_seed), noise)
+    sig = au_signals(align_to_template(lm * np.array([640, 480, 640], np.float32)).aligned)
+    k = SIGNAL_NAMES.index(name)
+    return sig[0, k] - sig[30, k]
+
+
+def test_an_occluded_brow_band_hides_the_brows_but_not_the_lower_lids(gen):
+    tl = Script(2.0, 25.0, episodes=(
+        Episode(0.5, 0.8, 1.8, 2.0, {"au4": 5.0, "au7": 5.0}),)).timeline()
+    occluded = replace(CLEAN, brow_occlusion_share=1.0)
+    brow = [_signal_drop(gen, tl, n, "brow_height") for n in (CLEAN, occluded)]
+    lid = [_signal_drop(gen, tl, n, "lower_lid_drop") for n in (CLEAN, occluded)]
+    assert brow[0] > 0.05
+    assert brow[1] < 0.35 * brow[0]
+    assert lid[1] > 0.8 * lid[0]
+
+
+def test_the_uneven_response_differs_between_clips_and_is_smooth(gen):
+    from painvision.features.response import region_gain
+
+    maps = [region_gain(gen.neutral, np.random.default_rng(s), 0.5, 0.0) for s in range(20)]
+    assert all(m.shape == (478,) and (m > 0).all() for m in maps)
+    spread = np.std(np.log(np.stack(maps)), axis=0)
+    assert 0.1 < np.median(spread) < 1.0  # clips differ
+    # Points 0.16 IOD apart (the middles of one eye's upper and lower lid) keep similar
+    # gains: the map is smooth on the scale of the features.
+    assert all(abs(np.log(m[159] / m[145])) < 0.5 for m in maps)
+    assert (region_gain(gen.neutral, np.random.default_rng(0), 0.0, 0.0) == 1.0).all()
