@@ -5,7 +5,11 @@
 - Augmentation, per training window, on the landmark sequence before the features are
   computed: a keypoint-consistent 3-D rotation (+-10 deg), scale (+-10 %) and shift of
   all points together, per-point jitter, random face dropouts (0.2-1 s), and random
-  frame drops (so the model sees irregular frame intervals, as a live camera gives).
+  frame drops (so the model sees irregular frame intervals, as a live camera gives),
+  and, on half the windows, an uneven front-end response: each point's movement from the
+  neutral scaled by a smooth random gain map, sometimes with the brows all but frozen
+  (``features.response``: glasses rims, faces the front end follows less well), so the
+  model cannot lean on one region's size of response.
 - Losses per frame where a face is scored: smooth L1 on the AU intensities and on
   PSPI (the formula over the AU heads), binary cross-entropy on AU43 and on
   ``pain`` (the frame lies in a pain episode).
@@ -33,6 +37,7 @@ from painvision.datasets import item_labels, load_dataset, read_landmarks
 from painvision.errors import InputError
 from painvision.features.geometry import SIGNAL_NAMES, au_signals
 from painvision.features.inputs import MODEL_POINTS, FrameInputs, model_features, prepare_inputs
+from painvision.features.response import region_gain, scale_movement
 from painvision.landmarks.cache import cached_track, default_cache_dir
 from painvision.landmarks.pose import align_to_template
 from painvision.metrics import pain_metrics, pspi_metrics
@@ -52,6 +57,10 @@ class TrainConfig:
     ``inputs``: ``"all"`` features, or ``"signals"``: only the AU signal drops, head pose,
     face presence and frame interval (the model does not see the 93 points' movements;
     their input weights are held at zero, so the weights file and inference are unchanged).
+
+    ``response_share``: share of augmented windows given an uneven front-end response
+    (``features.response.region_gain`` with ``response_spread`` and
+    ``brow_occlusion_share``); 0 turns it off.
     """
 
     model: str = "tcn_small"
@@ -67,6 +76,9 @@ class TrainConfig:
     seed: int = 0
     augment: bool = True
     inputs: str = "all"
+    response_share: float = 0.5
+    response_spread: float = 0.5
+    brow_occlusion_share: float = 0.25
     extra: dict = field(default_factory=dict)
 
 
@@ -142,7 +154,8 @@ def _cut(track: LandmarkTrack, n: int) -> LandmarkTrack:
 
 
 def _augment_window(clip: Clip, start: int, length: int, rng: np.random.Generator,
-                    augment: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+                    augment: bool, cfg: TrainConfig | None = None
+                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Features ``(L, F)``, targets ``(L, 8)`` and mask ``(L,)`` for one window."""
     idx = np.arange(start, start + length)
     if augment and rng.random() < 0.5:  # frame drops: irregular intervals
@@ -167,9 +180,15 @@ def _augment_window(clip: Clip, start: int, length: int, rng: np.random.Generato
             s = rng.integers(0, idx.size)
             pts[s : s + int(rng.uniform(0.2, 1.0) * 25)] = np.nan
     pose = align_to_template(pts.astype(np.float32))
-    signals = au_signals(pose.aligned)
+    aligned = pose.aligned
+    neutral_mesh = clip.inputs.neutral.mesh
+    if (augment and cfg is not None and cfg.response_share > 0
+            and np.isfinite(neutral_mesh[:468]).all() and rng.random() < cfg.response_share):
+        gain = region_gain(neutral_mesh, rng, cfg.response_spread, cfg.brow_occlusion_share)
+        aligned = scale_movement(aligned, neutral_mesh, gain)
+    signals = au_signals(aligned)
     valid = pose.pose_ok & np.isfinite(signals).all(axis=1) & clip.inputs.valid[idx]
-    feats = model_features(pose.aligned, signals, pose.yaw_pitch_roll, valid, t,
+    feats = model_features(aligned, signals, pose.yaw_pitch_roll, valid, t,
                            clip.inputs.neutral)
     return feats, _targets({k: v[idx] for k, v in clip.labels.items()}), valid
 
@@ -182,7 +201,7 @@ def _batch(clips: list[Clip], cfg: TrainConfig, rng: np.random.Generator):
         n = len(clip.track)
         length = min(cfg.window, n)
         start = int(rng.integers(0, n - length + 1))
-        f, y, m = _augment_window(clip, start, length, rng, cfg.augment)
+        f, y, m = _augment_window(clip, start, length, rng, cfg.augment, cfg)
         feats.append(f)
         targs.append(y)
         masks.append(m)

@@ -12,10 +12,20 @@ import torch
 
 from painvision.classifier import create_model, save_weights
 from painvision.classifier.export import OUTPUTS, export_model
-from painvision.classifier.train import TrainConfig, _batch, fit, load_clips, loss_fn
+from painvision.classifier.train import (
+    Clip,
+    TrainConfig,
+    _augment_window,
+    _batch,
+    fit,
+    load_clips,
+    loss_fn,
+)
 from painvision.errors import InputError
+from painvision.features.geometry import SIGNAL_NAMES
 from painvision.features.inputs import N_FEATURES
 from painvision.synth.dataset import SynthConfig, write_dataset
+from painvision.types import AU_NAMES
 
 pytestmark = pytest.mark.mediapipe
 
@@ -103,3 +113,46 @@ def test_a_signals_only_model_ignores_the_point_movements(tiny_dataset):
         torch.testing.assert_close(model(moved)["pspi"], model(x)["pspi"])
     with pytest.raises(InputError):
         unused_inputs("pixels")
+
+
+def _episode_clip() -> Clip:
+    """A clean 12-s landmark clip: AU4 and AU7 rise to 4 and fall back."""
+    from painvision.features.inputs import prepare_inputs
+    from painvision.synth.identity import sample_identities
+    from painvision.synth.meshgen import MeshGenerator, MeshNoise
+    from painvision.synth.sequence import Episode, Script
+    from painvision.types import LandmarkTrack
+
+    tl = Script(12.0, 25.0, episodes=(Episode(4.0, 5.5, 7.5, 9.0, {"au4": 4.0, "au7": 4.0}),)
+                ).timeline()
+    noise = MeshNoise(region_spread=0.0, brow_occlusion_share=0.0, dropout_per_min=0.0)
+    lm, detected = MeshGenerator(sample_identities(2, "train", 0)[1], (640, 480)).sequence(
+        tl, np.random.default_rng(0), noise)
+    n = len(tl)
+    track = LandmarkTrack(tl.t, np.arange(n), lm, detected, detected.astype(np.float32),
+                          detected.astype(np.int32), 640, 480)
+    aus = tl.labels()
+    labels = {name: getattr(aus, name) for name in AU_NAMES}
+    labels |= {"pspi": aus.pspi, "pain": tl.pain.astype(np.float32)}
+    return Clip("episode", "s", "train", track, labels, prepare_inputs(track))
+
+
+def test_augmentation_can_freeze_the_brows_of_any_dataset():
+    """Training windows may get an uneven front-end response: with the brow band occluded,
+    the brow signal in the features barely follows AU4 while the lower lid still follows
+    AU7."""
+    clip = _episode_clip()
+    frozen = TrainConfig(response_share=1.0, response_spread=0.0, brow_occlusion_share=1.0)
+    off = TrainConfig(response_share=0.0)
+    brow, lid = SIGNAL_NAMES.index("brow_height"), SIGNAL_NAMES.index("lower_lid_drop")
+    got = {}
+    for name, cfg in (("off", off), ("frozen", frozen)):
+        # Same seed: the same rotation, jitter and drops; only the response differs.
+        feats, y, valid = _augment_window(clip, 0, len(clip.track), np.random.default_rng(2),
+                                          True, cfg)
+        f, y = feats[valid], y[valid]
+        # How much each signal moves per unit of its AU (au4: column 0, au7: column 2).
+        got[name] = (np.polyfit(y[:, 0], f[:, brow], 1)[0], np.polyfit(y[:, 2], f[:, lid], 1)[0])
+    assert got["off"][0] > 0.05  # the brows follow AU4 (features: IOD x 10)
+    assert got["frozen"][0] < 0.35 * got["off"][0]
+    assert got["frozen"][1] > 0.7 * got["off"][1] > 0
