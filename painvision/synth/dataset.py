@@ -160,11 +160,12 @@ def write_dataset(
         with open(tmp / "subjects.csv", "w", newline="", encoding="utf-8") as fh:
             w = csv.writer(fh)
             w.writerow(["id", "subject", "split", "photo", "mirrored", "shape_seed",
-                        "expressiveness", "resting", "duration_s", "fps"])
+                        "expressiveness", "resting", "glasses", "duration_s", "fps"])
             for j in jobs:
                 i = j.identity
                 w.writerow([j.clip_id, i.subject, i.split, i.photo, int(i.mirrored), i.shape_seed,
                             i.expressiveness, json.dumps(i.resting, sort_keys=True),
+                            json.dumps(i.glasses, sort_keys=True),
                             f"{j.duration_s:.3f}", cfg.fps])
         meta = {
             "painvision_version": __version__,

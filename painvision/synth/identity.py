@@ -1,8 +1,9 @@
 """Synthetic identities: face shapes beyond the two public-domain photos.
 
 An identity is a bundled photo (or its mirror image), a smooth random change of face
-proportions, a resting expression (some people look "frowny" at rest) and an
-expressiveness factor (stoic to very expressive). Training identities are built from
+proportions, a resting expression (some people look "frowny" at rest), an
+expressiveness factor (stoic to very expressive) and, on a photo without glasses, maybe
+a pair of drawn glasses (``synth.glasses``). Training identities are built from
 the astronaut photo; held-out (benchmark) identities from the Grace Hopper photo, with
 shape seeds from a separate range, so no photo or shape seed of the benchmark is ever
 seen in training.
@@ -17,11 +18,15 @@ import numpy as np
 
 from painvision.landmarks.pose import canonical_frame
 from painvision.synth.faces import load_photo, photo_landmarks
+from painvision.synth.glasses import sample_glasses_style
 
-__all__ = ["SPLIT_PHOTOS", "Identity", "identity_image", "sample_identities", "shape_offset"]
+__all__ = ["PHOTOS_WITH_GLASSES", "SPLIT_PHOTOS", "Identity", "identity_image",
+           "sample_identities", "shape_offset"]
 
 #: Which photos each split draws its identities from.
 SPLIT_PHOTOS = {"train": "astronaut", "heldout": "grace_hopper"}
+#: Photos whose subject already wears glasses (no drawn ones on top).
+PHOTOS_WITH_GLASSES = frozenset({"grace_hopper"})
 _SEED_BASE = {"train": 1_000_003, "heldout": 9_000_011}
 
 
@@ -37,6 +42,7 @@ class Identity:
     shape_amount: float
     expressiveness: float
     resting: dict[str, float] = field(default_factory=dict)
+    glasses: dict[str, float] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, object]:
         return asdict(self)
@@ -78,11 +84,14 @@ def shape_offset(neutral: np.ndarray, seed: int, amount: float) -> np.ndarray:
     return offset.astype(np.float32)
 
 
-def sample_identities(n: int, split: str, seed: int, start: int = 0) -> list[Identity]:
+def sample_identities(n: int, split: str, seed: int, start: int = 0,
+                      glasses: bool = True) -> list[Identity]:
     """``n`` identities of one split, reproducible from ``seed``.
 
     Subjects are named ``<split>-NNN`` from ``start``. One in three is mirrored, one in
-    four has a frowny resting face, one in six is stoic (expressiveness 0.3-0.5).
+    four has a frowny resting face, one in six is stoic (expressiveness 0.3-0.5), and on
+    a photo without glasses one in three (``glasses``) wears drawn ones, of a random
+    style drawn last from the identity's random stream, so they change nothing else.
     """
     if split not in SPLIT_PHOTOS:
         raise ValueError(f"split must be one of {sorted(SPLIT_PHOTOS)}, got {split!r}")
@@ -93,15 +102,21 @@ def sample_identities(n: int, split: str, seed: int, start: int = 0) -> list[Ide
         resting = {}
         if rng.random() < 0.25:
             resting["au4"] = round(float(rng.uniform(0.5, 1.5)), 2)
+        shape_amount = 0.0 if k == 0 else float(rng.uniform(0.5, 1.0))
+        expressiveness = round(
+            float(rng.uniform(0.3, 0.5) if stoic else rng.uniform(0.7, 1.3)), 2)
+        style = {}
+        if glasses and SPLIT_PHOTOS[split] not in PHOTOS_WITH_GLASSES and k % 3 == 1:
+            style = sample_glasses_style(rng)
         out.append(Identity(
             subject=f"{split}-{k:03d}",
             split=split,
             photo=SPLIT_PHOTOS[split],
             mirrored=bool(k % 3 == 2),
             shape_seed=int(_SEED_BASE[split] + 1000 * seed + k),
-            shape_amount=0.0 if k == 0 else float(rng.uniform(0.5, 1.0)),
-            expressiveness=round(
-                float(rng.uniform(0.3, 0.5) if stoic else rng.uniform(0.7, 1.3)), 2),
+            shape_amount=shape_amount,
+            expressiveness=expressiveness,
             resting=resting,
+            glasses=style,
         ))
     return out

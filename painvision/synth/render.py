@@ -17,6 +17,7 @@ from painvision.landmarks.pose import canonical_frame
 from painvision.synth.degrade import Degrader
 from painvision.synth.faces import load_photo, photo_landmarks
 from painvision.synth.fields import closure_basis, deformation_fields
+from painvision.synth.glasses import GlassesLayer
 from painvision.synth.identity import Identity, identity_image, photo_canonical, shape_offset
 from painvision.synth.sequence import Script, Timeline, write_labels
 from painvision.synth.warp import MeshWarper
@@ -61,6 +62,7 @@ class FaceRig:
         lo, hi = xy.min(axis=0), xy.max(axis=0)
         self.face_centre = (lo + hi) / 2
         self.face_width = float(hi[0] - lo[0])
+        self.glasses: GlassesLayer | None = None
 
     def displacement(self, drive: dict[str, float], closure: float = 0.0) -> np.ndarray:
         """``(478, 3)`` pixel displacement (x, y, z) from the photo's mesh.
@@ -110,6 +112,8 @@ class FaceRig:
         """One output frame: the warped face seen by the camera at ``head``."""
         disp = self.displacement(drive, closure)
         warped = self.warper.warp(self.px[:468, :2] + disp[:468, :2])
+        if self.glasses is not None:
+            warped = self.glasses.over(warped)
         return cv2.warpPerspective(warped, self.camera(head), self.size, flags=cv2.INTER_LINEAR,
                                    borderMode=cv2.BORDER_REFLECT)
 
@@ -122,12 +126,16 @@ class FaceRig:
 
 def identity_rig(identity: Identity, size: tuple[int, int]) -> FaceRig:
     """The rig of a synthetic identity: its photo (mirrored or not), its face shape, and
-    its resting expression, shown in every frame (a resting expression is shape too)."""
+    its resting expression, shown in every frame (a resting expression is shape too),
+    and its glasses, if it wears any, fixed around its neutral eyes."""
     base = photo_canonical(identity.photo, identity.mirrored)
     shape = shape_offset(base, identity.shape_seed, identity.shape_amount)
     rig = FaceRig(identity_image(identity.photo, identity.mirrored), size, shape=shape)
     for name, value in identity.resting.items():
         rig.shape = rig.shape + (value / 5.0) * rig.fields[name]
+    if identity.glasses:
+        neutral = rig.px[:, :2] + rig.displacement({})[:, :2]
+        rig.glasses = GlassesLayer.draw(neutral, rig.image.shape[:2], identity.glasses)
     return rig
 
 
