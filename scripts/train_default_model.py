@@ -11,7 +11,7 @@
 
 Outputs: weights/painvision-default.pt, weights/training_report.json,
 weights/benchmark.json, weights/benchmark.md. Deterministic for the seeds below on one
-machine (CPU); about 20 minutes on 2 cores.
+machine (CPU); about 17 minutes on 2 cores (8 of them rendering and MediaPipe).
 
 Usage: python scripts/train_default_model.py [--epochs 40]
 """
