@@ -40,10 +40,12 @@ def sample_glasses_style(rng: np.random.Generator) -> dict[str, float]:
 
 @dataclass(frozen=True)
 class GlassesLayer:
-    """A colour image and an alpha map, in the photo's pixels, to composite over it."""
+    """A colour image and an alpha map to composite over the photo, kept only for the
+    box ``(rows, cols)`` of the photo's pixels that the glasses cover."""
 
     colour: np.ndarray
     alpha: np.ndarray
+    box: tuple[slice, slice]
 
     @classmethod
     def draw(cls, points_px: np.ndarray, shape: tuple[int, int], style: dict[str, float]
@@ -84,14 +86,21 @@ class GlassesLayer:
             end = start + 0.9 * (p[edge] - start)
             cv2.line(rims, _pt(start), _pt(end), 1.0, rim, cv2.LINE_AA)
         alpha = np.maximum(alpha, rims)
-        tint = np.full((h, w, 3), (60, 70, 80), np.float32)
-        col = np.where(rims[..., None] > 0, colour[None, None, :], tint)
-        return cls(colour=col, alpha=alpha[..., None])
+        rows, cols = np.nonzero(alpha > 0)
+        box = (slice(int(rows.min()), int(rows.max()) + 1),
+               slice(int(cols.min()), int(cols.max()) + 1))
+        tint = np.array((60, 70, 80), np.float32)
+        col = np.where(rims[box][..., None] > 0, colour, tint)
+        return cls(colour=col, alpha=alpha[box][..., None], box=box)
 
     def over(self, image_bgr: np.ndarray) -> np.ndarray:
-        """The image with the glasses composited on top."""
-        out = image_bgr.astype(np.float32) * (1.0 - self.alpha) + self.colour * self.alpha
-        return np.clip(out + 0.5, 0, 255).astype(np.uint8)
+        """The image with the glasses composited on top (only their box is recomputed:
+        the rendering loop calls this for every frame)."""
+        out = image_bgr.copy()
+        region = out[self.box].astype(np.float32)
+        region = region * (1.0 - self.alpha) + self.colour * self.alpha
+        out[self.box] = np.clip(region + 0.5, 0, 255).astype(np.uint8)
+        return out
 
 
 def _pt(xy: np.ndarray) -> tuple[int, int]:

@@ -36,7 +36,9 @@ def test_the_rims_stay_put_while_the_brows_move_behind_them(rigs):
     rig, bare = rigs
     rest, frown = rig.frame({}, HEAD), rig.frame({"au4": 5.0}, HEAD)
     # The glasses layer as the camera sees it.
-    alpha = cv2.warpPerspective(rig.glasses.alpha[..., 0], rig.camera(HEAD), rig.size)
+    layer = np.zeros(rig.image.shape[:2], np.float32)
+    layer[rig.glasses.box] = rig.glasses.alpha[..., 0]
+    alpha = cv2.warpPerspective(layer, rig.camera(HEAD), rig.size)
     rims = alpha > 0.95
     assert rims.sum() > 200
     diff = np.abs(rest.astype(int) - frown.astype(int)).max(axis=2)
