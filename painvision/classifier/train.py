@@ -154,9 +154,10 @@ def _cut(track: LandmarkTrack, n: int) -> LandmarkTrack:
 
 
 def _augment_window(clip: Clip, start: int, length: int, rng: np.random.Generator,
-                    augment: bool, cfg: TrainConfig | None = None
-                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Features ``(L, F)``, targets ``(L, 8)`` and mask ``(L,)`` for one window."""
+                    cfg: TrainConfig) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Features ``(L, F)``, targets ``(L, 8)`` and mask ``(L,)`` for one window, augmented
+    as ``cfg`` says."""
+    augment = cfg.augment
     idx = np.arange(start, start + length)
     if augment and rng.random() < 0.5:  # frame drops: irregular intervals
         keep = rng.random(idx.size) > rng.uniform(0.0, 0.3)
@@ -182,7 +183,7 @@ def _augment_window(clip: Clip, start: int, length: int, rng: np.random.Generato
     pose = align_to_template(pts.astype(np.float32))
     aligned = pose.aligned
     neutral_mesh = clip.inputs.neutral.mesh
-    if (augment and cfg is not None and cfg.response_share > 0
+    if (augment and cfg.response_share > 0
             and np.isfinite(neutral_mesh[:468]).all() and rng.random() < cfg.response_share):
         gain = region_gain(neutral_mesh, rng, cfg.response_spread, cfg.brow_occlusion_share)
         aligned = scale_movement(aligned, neutral_mesh, gain)
@@ -201,7 +202,7 @@ def _batch(clips: list[Clip], cfg: TrainConfig, rng: np.random.Generator):
         n = len(clip.track)
         length = min(cfg.window, n)
         start = int(rng.integers(0, n - length + 1))
-        f, y, m = _augment_window(clip, start, length, rng, cfg.augment, cfg)
+        f, y, m = _augment_window(clip, start, length, rng, cfg)
         feats.append(f)
         targs.append(y)
         masks.append(m)

@@ -149,7 +149,7 @@ def test_augmentation_can_freeze_the_brows_of_any_dataset():
     for name, cfg in (("off", off), ("frozen", frozen)):
         # Same seed: the same rotation, jitter and drops; only the response differs.
         feats, y, valid = _augment_window(clip, 0, len(clip.track), np.random.default_rng(2),
-                                          True, cfg)
+                                          cfg)
         f, y = feats[valid], y[valid]
         # How much each signal moves per unit of its AU (au4: column 0, au7: column 2).
         got[name] = (np.polyfit(y[:, 0], f[:, brow], 1)[0], np.polyfit(y[:, 2], f[:, lid], 1)[0])
