@@ -20,10 +20,8 @@ from pathlib import Path
 
 import numpy as np
 
-from painvision.datasets import item_labels, load_dataset
+from painvision.classifier.train import load_clips
 from painvision.features.geometry import SIGNAL_NAMES
-from painvision.features.inputs import prepare_inputs
-from painvision.landmarks.cache import cached_track, default_cache_dir
 
 PAIN_AUS = ("au4", "au6", "au7", "au9", "au10")
 OTHERS = ("au1", "au12", "au26", "au45")
@@ -31,14 +29,11 @@ OTHERS = ("au1", "au12", "au26", "au45")
 
 def response(root: str) -> dict[str, object]:
     drops, aus = [], []
-    for item in load_dataset(root):
-        track, _ = cached_track(item.video, default_cache_dir(), fps=item.fps)
-        labels = item_labels(item)
-        n = min(len(track), labels["frame"].size)
-        inputs = prepare_inputs(track)
-        d = (inputs.neutral.baseline.values[None, :] - inputs.signals)[:n]
-        y = np.stack([labels[a][:n].astype(float) for a in PAIN_AUS + OTHERS], axis=1)
-        ok = inputs.valid[:n] & np.isfinite(d).all(axis=1) & np.isfinite(y).all(axis=1)
+    for clip in load_clips(root):  # cut to the labelled frames, prepared as for training
+        inputs = clip.inputs
+        d = inputs.neutral.baseline.values[None, :] - inputs.signals
+        y = np.stack([clip.labels[a].astype(float) for a in PAIN_AUS + OTHERS], axis=1)
+        ok = inputs.valid & np.isfinite(d).all(axis=1) & np.isfinite(y).all(axis=1)
         drops.append(d[ok])
         aus.append(y[ok])
     d, y = np.concatenate(drops), np.concatenate(aus)
