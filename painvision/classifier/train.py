@@ -12,7 +12,12 @@
   model cannot lean on one region's size of response.
 - Losses per frame where a face is scored: smooth L1 on the AU intensities and on
   PSPI (the formula over the AU heads), binary cross-entropy on AU43 and on
-  ``pain`` (the frame lies in a pain episode).
+  ``pain`` (the frame lies in a pain episode). Pain frames are rare (about 8 % of a
+  generated dataset), so the pain loss weighs them up (``pos_weight``, the non-pain to
+  pain ratio, at most 10); that multiplies the learned odds of pain by ``pos_weight``,
+  and the finished model's pain bias is lowered by ``log(pos_weight)`` to undo it
+  (``_prior_correct``), so ``pain_prob`` is a probability at the training data's base
+  rate again rather than one inflated tenfold.
 - Subject-grouped: cross-validation folds and the early-stopping validation set are
   made of whole subjects; the dataset's ``heldout`` split is never trained on.
 """
@@ -31,7 +36,7 @@ import numpy as np
 import torch
 from torch.nn import functional as F
 
-from painvision.classifier.model import TemporalPainNet
+from painvision.classifier.model import HEADS, TemporalPainNet
 from painvision.classifier.registry import create_model
 from painvision.datasets import item_labels, load_dataset, read_landmarks
 from painvision.errors import InputError
@@ -333,8 +338,19 @@ def fit(train: list[Clip], val: list[Clip], cfg: TrainConfig, device: torch.devi
                 break
     if best_state is not None:
         model.load_state_dict(best_state)
+    _prior_correct(model, pos_weight)
     return model.eval(), {"epochs_run": len(history), "best_val_loss": round(best, 5),
-                          "pos_weight": round(pos_weight, 3), "history": history}
+                          "pos_weight": round(pos_weight, 3),
+                          "pain_bias_correction": round(-math.log(pos_weight), 5),
+                          "history": history}
+
+
+def _prior_correct(model: TemporalPainNet, pos_weight: float) -> None:
+    """Divide the model's odds of pain by ``pos_weight`` (lower the pain head's bias by
+    its log): a loss that weighs positives ``pos_weight`` times learns those odds
+    multiplied by it. Every other output is unchanged."""
+    with torch.no_grad():
+        model.head.bias[HEADS.index("pain")] -= math.log(pos_weight)
 
 
 def _split_val(clips: list[Clip], share: float, rng: np.random.Generator

@@ -17,6 +17,7 @@ from painvision.classifier.train import (
     TrainConfig,
     _augment_window,
     _batch,
+    _prior_correct,
     fit,
     load_clips,
     loss_fn,
@@ -55,6 +56,23 @@ def test_training_runs_end_to_end_and_lowers_the_loss(tiny_dataset):
     after = probe_loss(model)
     assert info["epochs_run"] == 6
     assert after < 0.8 * before, (before, after)
+    assert info["pain_bias_correction"] == pytest.approx(-np.log(info["pos_weight"]), abs=1e-4)
+
+
+def test_prior_correction_divides_the_odds_of_pain_and_nothing_else():
+    torch.manual_seed(0)
+    model = create_model("tcn_tiny").eval()
+    x = torch.randn(2, 40, N_FEATURES)
+    with torch.no_grad():
+        before = model(x)
+        _prior_correct(model, 7.0)
+        after = model(x)
+    odds = lambda p: p / (1 - p)  # noqa: E731
+    ratio = odds(before["pain_prob"]) / odds(after["pain_prob"])
+    assert torch.allclose(ratio, torch.full_like(ratio, 7.0), rtol=1e-3)
+    for k in OUTPUTS:
+        if k != "pain_prob":
+            assert torch.equal(before[k], after[k]), k
 
 
 def test_cli_train_with_folds_writes_weights_and_report(tiny_dataset, tmp_path):
