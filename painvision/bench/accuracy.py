@@ -18,7 +18,7 @@ from painvision.landmarks.cache import cached_track, default_cache_dir
 from painvision.metrics import pain_metrics, pspi_metrics
 from painvision.types import AU_NAMES
 
-__all__ = ["accuracy_markdown", "run_accuracy"]
+__all__ = ["accuracy_markdown", "non_pain_shares", "pooled_metrics", "run_accuracy"]
 
 
 def _auc(score: np.ndarray, y: np.ndarray) -> float | None:
@@ -28,7 +28,10 @@ def _auc(score: np.ndarray, y: np.ndarray) -> float | None:
     return float(roc_auc_score(y[ok], score[ok]))
 
 
-def _pooled(pred: dict[str, np.ndarray], truth: dict[str, np.ndarray]) -> dict[str, object]:
+def pooled_metrics(pred: dict[str, np.ndarray], truth: dict[str, np.ndarray]
+                   ) -> dict[str, object]:
+    """PSPI agreement, per-AU MAE and r, PSPI >= 1 and >= 3 detection, and the pain
+    score's ROC-AUC over frames pooled (``pred`` has the AUs, ``pspi``, ``pain_score``)."""
     out: dict[str, object] = {"pspi": pspi_metrics(pred["pspi"], truth["pspi"])}
     au = {}
     for name in AU_NAMES:
@@ -60,7 +63,7 @@ _CONFOUNDERS = {
 }
 
 
-def _non_pain(score: np.ndarray, truth: dict[str, np.ndarray], threshold: float
+def non_pain_shares(score: np.ndarray, truth: dict[str, np.ndarray], threshold: float
               ) -> dict[str, dict[str, float | int | None]]:
     """Share of non-pain frames whose pain score stays below ``threshold``, overall and
     during each confounder the labels mark."""
@@ -160,9 +163,9 @@ def run_accuracy(
         pred = {key: cat("pred", key, clips) for key in keys}
         truth_keys = [k for k in clips[0]["truth"] if all(k in c["truth"] for c in clips)]
         truth = {key: cat("truth", key, clips) for key in truth_keys}
-        entry = _pooled(pred, truth)
+        entry = pooled_metrics(pred, truth)
         entry["pain_f1"] = pain_metrics(pred["pain_score"], truth["pain"], threshold)["f1"]
-        entry["non_pain"] = _non_pain(pred["pain_score"], truth, threshold)
+        entry["non_pain"] = non_pain_shares(pred["pain_score"], truth, threshold)
         entry["episodes"] = _episodes([c["episodes"] for c in clips])
         entry["pain_score"] = "pain_prob" if s == "model" else "PSPI / 16"
         subjects = sorted({c["subject"] for c in clips})

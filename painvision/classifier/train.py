@@ -28,7 +28,7 @@ import logging
 import math
 import multiprocessing as mp
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -50,7 +50,8 @@ from painvision.types import AU_NAMES, LandmarkTrack
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["Clip", "TrainConfig", "evaluate", "fit", "load_clips", "predict", "train_and_report"]
+__all__ = ["Clip", "Fold", "TrainConfig", "cross_validate", "evaluate", "fit", "load_clips",
+           "predict", "train_and_report"]
 
 Progress = Callable[[str, int, int], None]
 
@@ -364,6 +365,38 @@ def _split_val(clips: list[Clip], share: float, rng: np.random.Generator
             [c for c in clips if c.subject in val_subjects])
 
 
+@dataclass
+class Fold:
+    """One cross-validation fold: its model and the clips of its test subjects."""
+
+    index: int
+    test_subjects: list[str]
+    model: TemporalPainNet
+    info: dict[str, object]
+    test: list[Clip]
+
+
+def cross_validate(clips: list[Clip], cfg: TrainConfig, device: torch.device,
+                   rng: np.random.Generator, on_progress: Progress | None = None,
+                   extra: list[Clip] | None = None) -> Iterator[Fold]:
+    """``cfg.folds`` subject-grouped folds over ``clips``: each subject is tested once, by a
+    model trained (early stopping on a share of the other subjects) without it.
+    ``extra`` clips join every fold's training set and are never tested on."""
+    subjects = sorted({c.subject for c in clips})
+    if cfg.folds > len(subjects):
+        raise InputError(f"{cfg.folds} folds need at least {cfg.folds} training subjects, "
+                         f"the dataset has {len(subjects)}")
+    order = rng.permutation(subjects)
+    for k in range(cfg.folds):
+        test_subjects = set(order[k :: cfg.folds].tolist())
+        rest = [c for c in clips if c.subject not in test_subjects]
+        tr, va = _split_val(rest, cfg.val_share, rng)
+        model, info = fit(tr + list(extra or []), va, cfg, device, on_progress,
+                          label=f"fold {k + 1}")
+        yield Fold(k + 1, sorted(test_subjects), model, info,
+                   [c for c in clips if c.subject in test_subjects])
+
+
 def train_and_report(clips: list[Clip], cfg: TrainConfig, device: torch.device,
                      on_progress: Progress | None = None
                      ) -> tuple[TemporalPainNet, dict[str, object]]:
@@ -375,21 +408,11 @@ def train_and_report(clips: list[Clip], cfg: TrainConfig, device: torch.device,
     if not train_clips:
         raise InputError("the dataset has no training clips (all are in the heldout split)")
     report: dict[str, object] = {"config": asdict(cfg), "folds": []}
-    subjects = sorted({c.subject for c in train_clips})
     if cfg.folds >= 2:
-        if cfg.folds > len(subjects):
-            raise InputError(f"{cfg.folds} folds need at least {cfg.folds} training subjects, "
-                             f"the dataset has {len(subjects)}")
-        order = rng.permutation(subjects)
-        for k in range(cfg.folds):
-            test_subjects = set(order[k :: cfg.folds].tolist())
-            rest = [c for c in train_clips if c.subject not in test_subjects]
-            test = [c for c in train_clips if c.subject in test_subjects]
-            tr, va = _split_val(rest, cfg.val_share, rng)
-            model, info = fit(tr, va, cfg, device, on_progress, label=f"fold {k + 1}")
-            report["folds"].append({"fold": k + 1, "test_subjects": sorted(test_subjects),
-                                    "metrics": evaluate(model, test, device),
-                                    "epochs_run": info["epochs_run"]})
+        for fold in cross_validate(train_clips, cfg, device, rng, on_progress):
+            report["folds"].append({"fold": fold.index, "test_subjects": fold.test_subjects,
+                                    "metrics": evaluate(fold.model, fold.test, device),
+                                    "epochs_run": fold.info["epochs_run"]})
     tr, va = _split_val(train_clips, cfg.val_share, rng)
     model, info = fit(tr, va, cfg, device, on_progress, label="final")
     report["final"] = {"train_subjects": sorted({c.subject for c in tr}),

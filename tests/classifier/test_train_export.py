@@ -18,6 +18,7 @@ from painvision.classifier.train import (
     _augment_window,
     _batch,
     _prior_correct,
+    cross_validate,
     fit,
     load_clips,
     loss_fn,
@@ -57,6 +58,21 @@ def test_training_runs_end_to_end_and_lowers_the_loss(tiny_dataset):
     assert info["epochs_run"] == 6
     assert after < 0.8 * before, (before, after)
     assert info["pain_bias_correction"] == pytest.approx(-np.log(info["pos_weight"]), abs=1e-4)
+
+
+def test_cross_validation_tests_each_subject_once_and_never_the_extra_clips(tiny_dataset):
+    clips = load_clips(tiny_dataset)
+    main = [c for c in clips if c.split == "train"]
+    extra = [c for c in clips if c.split == "heldout"]
+    cfg = TrainConfig(model="tcn_tiny", epochs=1, steps_per_epoch=1, batch=2, window=64,
+                      folds=3, seed=0)
+    folds = list(cross_validate(main, cfg, torch.device("cpu"), np.random.default_rng(0),
+                                extra=extra))
+    tested = [s for f in folds for s in f.test_subjects]
+    assert sorted(tested) == sorted({c.subject for c in main})  # each once
+    assert not {c.subject for c in extra} & set(tested)
+    for f in folds:
+        assert f.test and {c.subject for c in f.test} == set(f.test_subjects)
 
 
 def test_prior_correction_divides_the_odds_of_pain_and_nothing_else():
