@@ -37,7 +37,13 @@ import numpy as np
 import torch
 
 from painvision.bench.accuracy import non_pain_shares, pooled_metrics
-from painvision.classifier.train import TrainConfig, cross_validate, load_clips, predict
+from painvision.classifier.train import (
+    TrainConfig,
+    balance_datasets,
+    cross_validate,
+    load_clips,
+    predict,
+)
 from painvision.types import AU_NAMES
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -56,12 +62,7 @@ def main() -> None:
     t0 = time.perf_counter()
     clips = load_clips(args.dataset, workers=2, prefix_subjects=True)
     extra = [c for d in args.extra for c in load_clips(d, workers=2, prefix_subjects=True)]
-    frames: dict[str, int] = {}
-    for c in clips + extra:
-        name = c.subject.split("/")[0]
-        frames[name] = frames.get(name, 0) + len(c.track)
-    for c in clips + extra:  # an equal share of the training windows from each dataset
-        c.weight = sum(frames.values()) / len(frames) / frames[c.subject.split("/")[0]]
+    frames = balance_datasets(clips + extra)  # an equal share of windows from each
     cfg = TrainConfig(model="tcn_small", epochs=args.epochs, steps_per_epoch=50, patience=8,
                       seed=0, folds=args.folds)
     device = torch.device("cpu")

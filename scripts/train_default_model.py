@@ -27,7 +27,12 @@ from pathlib import Path
 
 import torch
 
-from painvision.classifier.train import TrainConfig, load_clips, train_and_report
+from painvision.classifier.train import (
+    TrainConfig,
+    balance_datasets,
+    load_clips,
+    train_and_report,
+)
 from painvision.classifier.weights import save_weights
 from painvision.synth.dataset import SynthConfig, write_dataset
 
@@ -56,10 +61,7 @@ def main() -> None:
         part = load_clips(path, workers=2, prefix_subjects=True)
         clips += part
         print(f"{name}: {len(part)} clips, {time.perf_counter() - t0:.0f} s", flush=True)
-    frames = {n: sum(len(c.track) for c in clips if c.subject.startswith(n)) for n in DATA}
-    for c in clips:  # half the training windows from each dataset
-        name = c.subject.split("/")[0]
-        c.weight = 0.5 * sum(frames.values()) / frames[name]
+    frames = balance_datasets(clips)  # half the training windows from each dataset
     cfg = TrainConfig(model="tcn_small", epochs=args.epochs, steps_per_epoch=50, patience=10,
                       seed=0, inputs=args.inputs)
     model, report = train_and_report(

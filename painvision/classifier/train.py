@@ -50,8 +50,8 @@ from painvision.types import AU_NAMES, LandmarkTrack
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["Clip", "Fold", "TrainConfig", "cross_validate", "evaluate", "fit", "load_clips",
-           "predict", "train_and_report"]
+__all__ = ["Clip", "Fold", "TrainConfig", "balance_datasets", "cross_validate", "evaluate",
+           "fit", "load_clips", "predict", "train_and_report"]
 
 Progress = Callable[[str, int, int], None]
 
@@ -151,6 +151,19 @@ def load_clips(root: str | os.PathLike[str], split: str | None = None,
     if not clips:
         raise InputError(f"{root}: no clips" + (f" in split {split!r}" if split else ""))
     return clips
+
+
+def balance_datasets(clips: list[Clip]) -> dict[str, int]:
+    """Weight ``clips`` so that each dataset gives an equal share of the training windows;
+    returns the frames of each. A clip's dataset is its subject's ``<folder>/`` prefix
+    (``load_clips(..., prefix_subjects=True)``)."""
+    frames: dict[str, int] = {}
+    for c in clips:
+        name = c.subject.split("/")[0]
+        frames[name] = frames.get(name, 0) + len(c.track)
+    for c in clips:
+        c.weight = sum(frames.values()) / len(frames) / frames[c.subject.split("/")[0]]
+    return frames
 
 
 def _cut(track: LandmarkTrack, n: int) -> LandmarkTrack:

@@ -3,6 +3,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -18,6 +19,7 @@ from painvision.classifier.train import (
     _augment_window,
     _batch,
     _prior_correct,
+    balance_datasets,
     cross_validate,
     fit,
     load_clips,
@@ -73,6 +75,18 @@ def test_cross_validation_tests_each_subject_once_and_never_the_extra_clips(tiny
     assert not {c.subject for c in extra} & set(tested)
     for f in folds:
         assert f.test and {c.subject for c in f.test} == set(f.test_subjects)
+
+
+def test_balanced_datasets_give_equal_shares_of_the_windows(tiny_dataset):
+    clips = load_clips(tiny_dataset)
+    small = [replace(clips[0], subject=f"a/{clips[0].subject}")]
+    large = [replace(c, subject=f"b/{c.subject}") for c in clips[1:]]
+    frames = balance_datasets(small + large)
+    assert frames == {"a": len(clips[0].track), "b": sum(len(c.track) for c in clips[1:])}
+    assert frames["a"] < frames["b"]
+    share = {k: sum(len(c.track) * c.weight for c in part)
+             for k, part in (("a", small), ("b", large))}
+    assert share["a"] == pytest.approx(share["b"])
 
 
 def test_prior_correction_divides_the_odds_of_pain_and_nothing_else():
