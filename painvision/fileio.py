@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-__all__ = ["atomic_output", "atomic_write_text"]
+__all__ = ["atomic_output", "atomic_write_text", "shown_path"]
 
 
 @contextmanager
@@ -35,3 +35,12 @@ def atomic_write_text(path: str | os.PathLike[str], text: str) -> Path:
     with atomic_output(path) as tmp:
         tmp.write_text(text, encoding="utf-8")
     return Path(path)
+
+
+def shown_path(path: str | os.PathLike[str], root: str | os.PathLike[str]) -> str:
+    """``path`` relative to ``root`` when it lies inside it, else as given: for reports
+    that are committed, which should not hold one machine's absolute paths."""
+    try:
+        return str(Path(path).resolve().relative_to(Path(root).resolve()))
+    except ValueError:
+        return str(path)

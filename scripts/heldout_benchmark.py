@@ -23,6 +23,7 @@ import json
 from pathlib import Path
 
 from painvision.bench.accuracy import accuracy_markdown, run_accuracy
+from painvision.fileio import shown_path
 from painvision.synth.dataset import SynthConfig, write_dataset
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -41,7 +42,7 @@ def main() -> None:
         print(f"building {dataset} ({BENCH})")
         write_dataset(dataset, BENCH, workers=2)
     report = run_accuracy(dataset, ("analytic", "model"), weights=args.weights, device="cpu")
-    report["dataset"] = _shown(dataset)
+    report["dataset"] = shown_path(dataset, ROOT)
     text = accuracy_markdown(report)
     print(text)
     if args.json:
@@ -49,14 +50,6 @@ def main() -> None:
                                    encoding="utf-8")
     if args.markdown:
         Path(args.markdown).write_text(text, encoding="utf-8")
-
-
-def _shown(path: Path) -> str:
-    """The path relative to the repository when it lies inside it (reports are committed)."""
-    try:
-        return str(path.resolve().relative_to(ROOT))
-    except ValueError:
-        return str(path)
 
 
 if __name__ == "__main__":

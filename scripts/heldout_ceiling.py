@@ -44,6 +44,7 @@ from painvision.classifier.train import (
     load_clips,
     predict,
 )
+from painvision.fileio import shown_path
 from painvision.types import AU_NAMES
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -86,8 +87,8 @@ def main() -> None:
     p = {k: np.concatenate(v) for k, v in pred.items()}
     p["pain_score"] = p.pop("pain_prob")
     t = {k: np.concatenate(v) for k, v in truth.items()}
-    report = {"dataset": _shown(args.dataset), "with": [_shown(d) for d in args.extra],
-              "frames": frames,
+    report = {"dataset": shown_path(args.dataset, ROOT),
+              "with": [shown_path(d, ROOT) for d in args.extra], "frames": frames,
               "config": asdict(cfg), "folds": folds,
               "pooled": pooled_metrics(p, t),
               "non_pain_below_0.5": non_pain_shares(p["pain_score"], t, 0.5),
@@ -103,14 +104,6 @@ def main() -> None:
     if args.json:
         Path(args.json).write_text(json.dumps(report, indent=2, default=float) + "\n",
                                    encoding="utf-8")
-
-
-def _shown(path: str) -> str:
-    """The path relative to the repository when it lies inside it (reports are committed)."""
-    try:
-        return str(Path(path).resolve().relative_to(ROOT))
-    except ValueError:
-        return path
 
 
 if __name__ == "__main__":
