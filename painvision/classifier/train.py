@@ -40,7 +40,7 @@ from painvision.classifier.model import HEADS, TemporalPainNet
 from painvision.classifier.registry import create_model
 from painvision.datasets import item_labels, load_dataset, read_landmarks
 from painvision.errors import InputError
-from painvision.features.geometry import SIGNAL_NAMES, au_signals
+from painvision.features.geometry import N_CORE_SIGNALS, au_signals
 from painvision.features.inputs import MODEL_POINTS, FrameInputs, model_features, prepare_inputs
 from painvision.features.response import region_gain, scale_movement
 from painvision.landmarks.cache import cached_track, default_cache_dir
@@ -299,7 +299,7 @@ def unused_inputs(inputs: str) -> np.ndarray:
     if inputs == "all":
         return np.zeros(0, dtype=np.int64)
     if inputs == "signals":
-        start = len(SIGNAL_NAMES)
+        start = N_CORE_SIGNALS
         return np.arange(start, start + 2 * len(MODEL_POINTS))
     raise InputError(f"unknown inputs {inputs!r}: expected 'all' or 'signals'")
 

@@ -1,6 +1,13 @@
 """The analytic PSPI scorer: AU intensities from geometric signals relative to the
 subject's neutral baseline, combined by the PSPI formula. Interpretable by design:
-each AU is a weighted sum of named mesh distances (``geometry.py``)."""
+each AU is a weighted sum of named mesh distances (``geometry.py``).
+
+Besides the PSPI AUs it measures the movements that tell pain from its look-alikes
+(``EXPRESSION_AUS``): AU1+2 brow raise, AU12 lip-corner pull (smile, laughter), AU15
+lip-corner depressor (crying), AU20 lip stretch, AU25 lips apart, AU26 jaw drop (talking,
+yawning, laughter), and AU45 blinks (closures shorter than AU43's minimum). They do not
+enter PSPI; the pain evidence (``features.evidence``) reads them.
+"""
 
 from __future__ import annotations
 
@@ -17,10 +24,16 @@ from painvision.features.baseline import Baseline
 from painvision.features.geometry import SIGNAL_NAMES
 from painvision.types import AU_NAMES, AUScores, AUSeries
 
-__all__ = ["GRADED_AUS", "AnalyticScorer", "AnalyticStream", "Calibration", "eyes_closed", "smooth"]
+__all__ = ["ALL_GRADED", "EXPRESSION_AUS", "GRADED_AUS", "AnalyticScorer", "AnalyticStream",
+           "Calibration", "blinks", "eyes_closed", "smooth"]
 
-#: The AUs scored 0-5 (AU43 is 0/1, from the eye aperture).
+#: The PSPI AUs scored 0-5 (AU43 is 0/1, from the eye aperture).
 GRADED_AUS: tuple[str, ...] = tuple(a for a in AU_NAMES if a != "au43")
+#: Movements outside PSPI, scored 0-5 like the PSPI AUs: AU1+2 brow raise, AU12 lip-corner
+#: pull, AU15 lip-corner depressor, AU20 lip stretch, AU25 lips apart, AU26 jaw drop.
+EXPRESSION_AUS: tuple[str, ...] = ("au1_2", "au12", "au15", "au20", "au25", "au26")
+#: Every graded AU, in the column order of ``AnalyticScorer.raw``.
+ALL_GRADED: tuple[str, ...] = GRADED_AUS + EXPRESSION_AUS
 
 _SIG = {name: k for k, name in enumerate(SIGNAL_NAMES)}
 
@@ -54,7 +67,7 @@ class Calibration:
 
     def __post_init__(self) -> None:
         for au, g in self.gains.items():
-            if au not in AU_NAMES or au == "au43":
+            if au not in ALL_GRADED:
                 raise InputError(f"calibration gains: unknown AU {au!r}")
             for s in g:
                 if s not in _SIG:
@@ -121,6 +134,20 @@ def eyes_closed(aperture_ratio: np.ndarray, t: np.ndarray, threshold: float,
     return out
 
 
+def blinks(aperture_ratio: np.ndarray, t: np.ndarray, threshold: float,
+           min_s: float) -> np.ndarray:
+    """AU45 per frame: 1 inside closures shorter than ``min_s`` (those that are not AU43).
+
+    Returns:
+        ``(T,) float32`` of 0/1, NaN where the ratio is NaN.
+    """
+    closed = (np.nan_to_num(aperture_ratio, nan=np.inf) < threshold).astype(np.float32)
+    held = np.nan_to_num(eyes_closed(aperture_ratio, t, threshold, min_s), nan=0.0)
+    out = np.clip(closed - held, 0.0, 1.0)
+    out[~np.isfinite(aperture_ratio)] = np.nan
+    return out
+
+
 def _half_window(t: np.ndarray, window_s: float) -> int:
     dt = float(np.nanmedian(np.diff(t))) if t.size > 1 else 0.0
     return int(round(window_s / dt / 2)) if dt > 0 and window_s > 0 else 0
@@ -176,7 +203,7 @@ class AnalyticScorer:
 
     def raw(self, signals: np.ndarray, valid: np.ndarray, baseline: Baseline
             ) -> tuple[np.ndarray, np.ndarray]:
-        """Unsmoothed, unclipped intensities of the graded AUs and the eye aperture ratio.
+        """Unsmoothed, unclipped intensities of every graded AU and the eye aperture ratio.
 
         Args:
             signals: ``(T, S)`` from ``geometry.au_signals``.
@@ -184,8 +211,8 @@ class AnalyticScorer:
             baseline: the subject's neutral values.
 
         Returns:
-            ``(T, 5)`` for ``GRADED_AUS`` and ``(T,)`` aperture / baseline aperture, both
-            NaN where the frame is not valid.
+            ``(T, 11)`` for ``ALL_GRADED`` (the PSPI AUs first) and ``(T,)`` aperture /
+            baseline aperture, both NaN where the frame is not valid.
         """
         sig = np.atleast_2d(np.asarray(signals, dtype=np.float64))
         if sig.shape[1] != len(SIGNAL_NAMES):
@@ -196,8 +223,8 @@ class AnalyticScorer:
         lid = np.maximum(drop[:, _SIG["upper_lid_height"]], 0.0)
         for s, k in self.calibration.lid_compensation.items():
             drop[:, _SIG[s]] -= k * lid
-        out = np.zeros((sig.shape[0], len(GRADED_AUS)))
-        for j, au in enumerate(GRADED_AUS):
+        out = np.zeros((sig.shape[0], len(ALL_GRADED)))
+        for j, au in enumerate(ALL_GRADED):
             for s, gain in self.calibration.gains.get(au, {}).items():
                 out[:, j] += gain * drop[:, _SIG[s]]
         ap = sig[:, _SIG["eye_aperture"]] / max(float(baseline.values[_SIG["eye_aperture"]]), 1e-6)
@@ -227,6 +254,19 @@ class AnalyticScorer:
         out["au43"] = eyes_closed(ap, t, self.calibration.closed_ratio,
                                   self.calibration.closed_min_s)
         return AUSeries(*(np.asarray(out[n], dtype=np.float32) for n in AU_NAMES))
+
+    def expressions(self, signals: np.ndarray, t: np.ndarray, valid: np.ndarray,
+                    baseline: Baseline) -> dict[str, np.ndarray]:
+        """The movements outside PSPI (``EXPRESSION_AUS``, 0-5, smoothed as the PSPI AUs)
+        and ``au45`` (blinks, 0/1), each ``(T,) float32``, NaN where not valid."""
+        raw, ap = self.raw(signals, valid, baseline)
+        out = {}
+        for j, au in enumerate(ALL_GRADED):
+            if au in EXPRESSION_AUS:
+                out[au] = np.clip(smooth(raw[:, j], t, self.median_s, self.mean_s), 0.0,
+                                  5.0).astype(np.float32)
+        out["au45"] = blinks(ap, t, self.calibration.closed_ratio, self.calibration.closed_min_s)
+        return out
 
 
 class AnalyticStream:
@@ -270,7 +310,7 @@ class AnalyticStream:
         if not np.isfinite(raw).all():
             self._closed_since = None  # a missing frame ends a closure, as offline
             return None
-        self._raw.append((t, raw[0]))
+        self._raw.append((t, raw[0, : len(GRADED_AUS)]))
         self._prune(self._raw, t, self.scorer.median_s)
         med = np.median(np.stack([v for _, v in self._raw]), axis=0)
         self._med.append((t, med))

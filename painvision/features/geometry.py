@@ -19,6 +19,10 @@ temples, nose bridge, eye corners).
 | ``eye_aperture`` | lid pairs 160-144 159-145 158-153 / 387-373 386-374 385-380, over the corner-to-corner width 33-133 / 263-362 | eye opening / eye width | AU43 (closed), AU6/7 (narrowed) |
 | ``ala_drop`` | nasal wings 98 64 48 102 / 327 294 278 331 | depth of the nasal wings | AU9 (wings raised) |
 | ``lip_drop`` | upper lip 0 37 267 39 269 13, relative to the nose tip 1 | upper lip below the nose tip | AU10 (lip raised) |
+| ``mouth_width`` | mouth corners 61-291 | corner-to-corner width | rises with AU20 (stretched) and AU12 (pulled up and out) |
+| ``corner_height`` | mouth corners 61 291 | height of the mouth corners | rises with AU12 (smile); falls with AU15 and a little with the jaw (AU26) |
+| ``lip_gap`` | inner lips 13-14 82-87 312-317 | gap between the lips | rises with AU25 (lips part) and AU26 |
+| ``chin_height`` | chin 152 175 199 200 | height of the chin | falls with AU26 (jaw drops) |
 """
 
 from __future__ import annotations
@@ -28,7 +32,7 @@ import numpy as np
 from painvision.errors import InputError
 from painvision.landmarks import indices as ix
 
-__all__ = ["SIGNAL_NAMES", "au_signals"]
+__all__ = ["N_CORE_SIGNALS", "SIGNAL_NAMES", "au_signals"]
 
 SIGNAL_NAMES: tuple[str, ...] = (
     "brow_height",
@@ -39,7 +43,13 @@ SIGNAL_NAMES: tuple[str, ...] = (
     "eye_aperture",
     "ala_drop",
     "lip_drop",
+    "mouth_width",
+    "corner_height",
+    "lip_gap",
+    "chin_height",
 )
+#: The first signals, the ones the learned temporal model (``--scorer model``) was built on.
+N_CORE_SIGNALS = 8
 
 _R_BROW = [105, 66, 107, 52, 65, 55]
 _L_BROW = [334, 296, 336, 282, 295, 285]
@@ -52,6 +62,10 @@ _L_UPPER = [387, 386, 385]
 _R_ALA = [98, 64, 48, 102]
 _L_ALA = [327, 294, 278, 331]
 _UPPER_LIP = [0, 37, 267, 39, 269, 13]
+_CORNERS = [ix.MOUTH_RIGHT, ix.MOUTH_LEFT]
+_INNER_UPPER = [13, 82, 312]
+_INNER_LOWER = [14, 87, 317]
+_CHIN = [152, 175, 199, 200]
 
 
 def _y(mesh: np.ndarray, idx: list[int]) -> np.ndarray:
@@ -85,7 +99,12 @@ def au_signals(aligned: np.ndarray) -> np.ndarray:
     aperture = 0.5 * (r_open + l_open)
     ala = _y(m, _R_ALA + _L_ALA)
     lip = _y(m, _UPPER_LIP) - m[:, ix.NOSE_TIP, 1]
+    width = np.linalg.norm(m[:, ix.MOUTH_RIGHT, :2] - m[:, ix.MOUTH_LEFT, :2], axis=1)
+    corner = -_y(m, _CORNERS)
+    gap = (m[:, _INNER_LOWER, 1] - m[:, _INNER_UPPER, 1]).mean(axis=1)
+    chin = -_y(m, _CHIN)
     out = np.stack(
-        [brow_height, brow_gap, cheek, lower_lid, upper_lid, aperture, ala, lip], axis=1
+        [brow_height, brow_gap, cheek, lower_lid, upper_lid, aperture, ala, lip, width, corner,
+         gap, chin], axis=1
     )
     return out.astype(np.float32)

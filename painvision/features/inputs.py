@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from painvision.features.baseline import Baseline, estimate_baseline
-from painvision.features.geometry import SIGNAL_NAMES, au_signals
+from painvision.features.geometry import N_CORE_SIGNALS, au_signals
 from painvision.landmarks import indices as ix
 from painvision.landmarks.pose import PoseAlignment, align_to_template
 from painvision.types import LandmarkTrack
@@ -30,7 +30,7 @@ MODEL_POINTS: tuple[int, ...] = (
     + ix.UPPER_LIP_OUTER + ix.LOWER_LIP_OUTER + (ix.MOUTH_RIGHT, ix.MOUTH_LEFT, ix.CHIN)
 )
 #: signal drops, point movements (x, y), yaw/pitch/roll, face present, frame interval.
-N_FEATURES = len(SIGNAL_NAMES) + 2 * len(MODEL_POINTS) + 3 + 2
+N_FEATURES = N_CORE_SIGNALS + 2 * len(MODEL_POINTS) + 3 + 2
 MODEL_RATE_HZ = 25.0
 
 
@@ -92,7 +92,8 @@ def model_features(aligned: np.ndarray, signals: np.ndarray, ypr: np.ndarray,
     ``aligned`` is ``(T, 478, 3)`` or just the model's points ``(T, len(MODEL_POINTS), 3)``.
     """
     n = t.shape[0]
-    drop = (neutral.baseline.values[None, :] - signals) * 10.0
+    k = N_CORE_SIGNALS
+    drop = (neutral.baseline.values[None, :k] - signals[:, :k]) * 10.0
     reduced = aligned.shape[1] == len(MODEL_POINTS)
     pts = aligned[:, :, :2] if reduced else aligned[:, MODEL_POINTS, :2]
     coords = (pts - neutral.mesh[None, MODEL_POINTS, :2]) * 10.0

@@ -22,6 +22,10 @@ Movements that are not pain (confounders the scorers must not take for pain):
 - AU25/26 lips part, jaw drops ("au26"): lower lip and chin down (0.20 at the chin),
   tapering along the jaw.
 - jaw sideways ("jaw_side", chewing): lower lip, chin and jaw shift sideways (0.05).
+- AU15 lip corner depressor ("au15", crying): mouth corners down (0.05), the lower lip
+  beside them follows.
+- AU20 lip stretcher ("au20", a pain look): mouth corners drawn straight out (0.06 each)
+  and a little down, the lips flattened against the teeth.
 
 Handles carry these displacements; every other point follows by harmonic
 interpolation over the mesh, so the skin moves smoothly, and the pose-reference
@@ -39,7 +43,8 @@ from painvision.landmarks import indices as ix
 
 __all__ = ["FIELD_NAMES", "closure_basis", "deformation_fields"]
 
-FIELD_NAMES = ("au4", "au6", "au7", "au9", "au10", "au1", "au12", "au26", "jaw_side")
+FIELD_NAMES = ("au4", "au6", "au7", "au9", "au10", "au1", "au12", "au26", "jaw_side", "au15",
+               "au20")
 
 
 def _mesh_laplacian(points: np.ndarray) -> sparse.csr_matrix:
@@ -227,6 +232,27 @@ def deformation_fields(neutral: np.ndarray) -> dict[str, np.ndarray]:
             h[i] = _vec(0.05 * (1.0 - k / len(jaw)), 0.0)
     _pin(ix.UPPER_LIP_OUTER + ix.UPPER_LIP_INNER_ROW, h)
     fields["jaw_side"] = _propagate(n, h)
+
+    # AU15: mouth corners pulled down.
+    h = {}
+    for side, corner, ring in ((-1, ix.MOUTH_RIGHT, (146, 91)), (+1, ix.MOUTH_LEFT, (375, 321))):
+        h[corner] = _vec(side * 0.01, 0.05)
+        for i in ring:
+            h[i] = _vec(0.0, 0.025)
+    _pin((ix.NOSE_TIP, 4, ix.SUBNASALE, ix.UPPER_LIP_TOP, ix.UPPER_LIP_INNER,
+          ix.LOWER_LIP_INNER) + ix.CHIN_POINTS, h)
+    fields["au15"] = _propagate(n, h)
+
+    # AU20: mouth corners stretched sideways, lips flattened.
+    h = {}
+    for side, corner, ring in ((-1, ix.MOUTH_RIGHT, (185, 40, 146, 91)),
+                               (+1, ix.MOUTH_LEFT, (409, 270, 375, 321))):
+        h[corner] = _vec(side * 0.06, 0.01)
+        for i in ring:
+            h[i] = _vec(side * 0.03, 0.0)
+    _pin((ix.NOSE_TIP, 4, ix.SUBNASALE, ix.UPPER_LIP_TOP, ix.LOWER_LIP_BOTTOM)
+         + ix.CHIN_POINTS + ix.NASOLABIAL, h)
+    fields["au20"] = _propagate(n, h)
     return fields
 
 

@@ -32,7 +32,7 @@ __all__ = [
 
 #: Channels that drive ``synth.fields`` (FACS 0-5): PSPI AUs and confounders.
 DRIVE_CHANNELS: tuple[str, ...] = ("au1", "au4", "au6", "au7", "au9", "au10", "au12", "au26",
-                                   "jaw_side")
+                                   "jaw_side", "au15", "au20")
 #: Label columns beyond the PSPI AUs (allowed by the dataset format).
 EXTRA_LABELS: tuple[str, ...] = ("au1", "au2", "au12", "au25", "au26", "au45")
 

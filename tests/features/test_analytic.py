@@ -75,12 +75,15 @@ def test_scores_are_relative_to_the_baseline_and_clipped():
 
 def test_calibration_rejects_unknown_names():
     with pytest.raises(InputError):
-        Calibration(gains={"au12": {"brow_height": 1.0}})
+        Calibration(gains={"au27": {"brow_height": 1.0}})
     with pytest.raises(InputError):
         Calibration(gains={"au4": {"smile": 1.0}})
 
 
 def test_shipped_calibration_loads():
     cal = Calibration.load_default()
-    assert set(cal.gains) == {"au4", "au6", "au7", "au9", "au10"}
+    assert set(cal.gains) == {"au4", "au6", "au7", "au9", "au10", "au1_2", "au12", "au15",
+                              "au20", "au25", "au26"}
+    # AU6 reads the cheek (it used to be 0: the cheek raise was never measured)
+    assert cal.gains["au6"]["cheek_drop"] > 50
     assert 0 < cal.closed_ratio < 1 and cal.closed_min_s > 0.3
