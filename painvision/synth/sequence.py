@@ -17,6 +17,8 @@ import numpy as np
 from painvision.types import AU_NAMES, AUSeries
 
 __all__ = [
+    "ACTIVITIES",
+    "held_closures",
     "write_labels",
     "DRIVE_CHANNELS",
     "EXTRA_LABELS",
@@ -34,7 +36,12 @@ __all__ = [
 DRIVE_CHANNELS: tuple[str, ...] = ("au1", "au4", "au6", "au7", "au9", "au10", "au12", "au26",
                                    "jaw_side", "au15", "au20")
 #: Label columns beyond the PSPI AUs (allowed by the dataset format).
-EXTRA_LABELS: tuple[str, ...] = ("au1", "au2", "au12", "au25", "au26", "au45")
+EXTRA_LABELS: tuple[str, ...] = ("au1", "au2", "au12", "au15", "au20", "au25", "au26", "au45",
+                                 "activity")
+#: What the face is doing, by the ``activity`` label's code: nothing in particular (0), a
+#: pain episode, or one of the look-alikes of pain (``synth.scenario``).
+ACTIVITIES: tuple[str, ...] = ("none", "pain", "laugh", "smile", "cry", "yawn", "talk", "chew",
+                               "cough", "sneeze", "disgust", "squint", "sleep", "brow_raise")
 
 
 def ramp(x: np.ndarray) -> np.ndarray:
@@ -62,6 +69,7 @@ class Timeline:
         au45: ``(T,)`` 1 during blinks.
         pain: ``(T,)`` 1 inside a pain episode (from onset to offset).
         head: ``(T, 6)`` yaw, pitch, roll (degrees), dx, dy (face widths), scale.
+        activity: ``(T,) int8`` code into ``ACTIVITIES`` (None: pain or nothing).
     """
 
     fps: float
@@ -71,6 +79,7 @@ class Timeline:
     au45: np.ndarray
     pain: np.ndarray
     head: np.ndarray
+    activity: np.ndarray | None = None
 
     def __len__(self) -> int:
         return int(self.closure.shape[0])
@@ -86,15 +95,21 @@ class Timeline:
                           for n in AU_NAMES))
 
     def extra_labels(self) -> dict[str, np.ndarray]:
-        """Confounder AUs: au1/au2 (brow raise), au12, au25 (lips apart), au26, au45."""
+        """Confounder AUs: au1/au2 (brow raise), au12, au15, au20, au25 (lips apart), au26,
+        au45, and the ``activity`` code."""
         au26 = np.round(self.drive["au26"], 3)
+        activity = (self.activity if self.activity is not None
+                    else self.pain.astype(np.int8) * ACTIVITIES.index("pain"))
         return {
             "au1": np.round(self.drive["au1"], 3),
             "au2": np.round(self.drive["au1"], 3),
             "au12": np.round(self.drive["au12"], 3),
+            "au15": np.round(self.drive["au15"], 3),
+            "au20": np.round(self.drive["au20"], 3),
             "au25": (au26 >= 0.5).astype(np.float32),
             "au26": au26,
             "au45": self.au45.astype(np.float32),
+            "activity": activity.astype(np.float32),
         }
 
 
@@ -145,6 +160,20 @@ class HeadMotion:
             ],
             axis=1,
         )
+
+
+def held_closures(closure: np.ndarray, t: np.ndarray, level: float = 0.9,
+                  min_s: float = 0.5) -> np.ndarray:
+    """AU43 from a closure curve: 1 where the lids are at least ``level`` shut for
+    ``min_s`` or longer (a squeezed laugh, a yawn, sleep); shorter closures are blinks."""
+    shut = np.asarray(closure) >= level
+    out = np.zeros(shut.shape, dtype=np.float64)
+    edges = np.flatnonzero(np.diff(np.concatenate([[0], shut.astype(np.int8), [0]])))
+    dt = float(t[1] - t[0]) if t.size > 1 else 0.0
+    for a, b in zip(edges[::2], edges[1::2], strict=True):
+        if t[b - 1] - t[a] + dt >= min_s:
+            out[a:b] = 1.0
+    return out
 
 
 def _closure_events(t: np.ndarray, blinks, held) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
