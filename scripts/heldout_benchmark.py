@@ -41,7 +41,8 @@ def main() -> None:
     if not (dataset / "subjects.csv").exists():
         print(f"building {dataset} ({BENCH})")
         write_dataset(dataset, BENCH, workers=2)
-    report = run_accuracy(dataset, ("analytic", "model"), weights=args.weights, device="cpu")
+    report = run_accuracy(dataset, ("combined", "analytic", "model"), weights=args.weights,
+                          device="cpu")
     report["dataset"] = shown_path(dataset, ROOT)
     text = accuracy_markdown(report)
     print(text)

@@ -1,4 +1,11 @@
-"""Accuracy of the scorers on a labelled dataset (generic format or UNBC layout)."""
+"""Accuracy of the scorers on a labelled dataset (generic format or UNBC layout).
+
+Besides frame-level PSPI and AU agreement, it counts alarms as the bedside monitor would
+raise them (``live.alerts.alarm_series`` with the default ``AlertPolicy``: PSPI and, for
+scorers that have one, ``pain_prob``): episode recall and onset delay, false alarms per
+hour, and for datasets with an ``activity`` label (``painvision synth``), alarms per hour
+and the share of frames with ``pain_prob`` >= 0.5 during each look-alike of pain.
+"""
 
 from __future__ import annotations
 
@@ -9,16 +16,17 @@ from pathlib import Path
 import numpy as np
 from sklearn.metrics import f1_score, roc_auc_score
 
-from painvision.bench.episodes import episode_metrics
-from painvision.classifier.scorer import ModelScorer
-from painvision.datasets import item_labels, load_dataset, read_landmarks
-from painvision.features import AnalyticScorer
+from painvision.bench.episodes import episode_metrics, runs
+from painvision.datasets import ACTIVITIES, item_labels, load_dataset, read_landmarks
 from painvision.features.inputs import prepare_inputs
 from painvision.landmarks.cache import cached_track, default_cache_dir
+from painvision.live.alerts import AlertPolicy, alarm_series
 from painvision.metrics import pain_metrics, pspi_metrics
+from painvision.scoring import create_scorer
 from painvision.types import AU_NAMES
 
-__all__ = ["accuracy_markdown", "non_pain_shares", "pooled_metrics", "run_accuracy"]
+__all__ = ["accuracy_markdown", "activity_alarms", "non_pain_shares", "pooled_metrics",
+           "run_accuracy"]
 
 
 def _auc(score: np.ndarray, y: np.ndarray) -> float | None:
@@ -80,6 +88,48 @@ def non_pain_shares(score: np.ndarray, truth: dict[str, np.ndarray], threshold: 
     return out
 
 
+def activity_alarms(alarm: np.ndarray, prob: np.ndarray | None, truth: dict[str, np.ndarray],
+                    t: np.ndarray) -> dict[str, dict[str, float]]:
+    """Per activity (outside pain): seconds of it, alarms that started during it (false
+    alarms), and frames with ``pain_prob`` >= 0.5. Needs the ``activity`` label."""
+    if "activity" not in truth:
+        return {}
+    act = truth["activity"].astype(int)
+    calm = truth["pain"] <= 0.5
+    dt = float(np.median(np.diff(t))) if t.size > 1 else 0.0
+    true = runs(truth["pain"] > 0.5)
+    onsets = [a for a, b in runs(alarm) if not any(a < e and b > s for s, e in true)]
+    out = {}
+    for code in np.unique(act[calm]):
+        sel = calm & (act == code)
+        p = prob[sel] if prob is not None else np.zeros(0)
+        p = p[np.isfinite(p)]
+        out[ACTIVITIES[code] if code < len(ACTIVITIES) else str(code)] = {
+            "seconds": float(sel.sum() * dt),
+            "alarms": float(sum(1 for a in onsets if act[a] == code)),
+            "frames_prob_ge_0.5": float((p >= 0.5).sum()),
+            "frames_prob": float(p.size),
+        }
+    return out
+
+
+def _merge_activity(per_clip: list[dict]) -> dict[str, dict[str, float | None]]:
+    total: dict[str, dict[str, float]] = {}
+    for clip in per_clip:
+        for name, v in clip.items():
+            acc = total.setdefault(name, dict.fromkeys(v, 0.0))
+            for k, x in v.items():
+                acc[k] += x
+    return {name: {"minutes": v["seconds"] / 60.0,
+                   "alarms_per_hour": (v["alarms"] / (v["seconds"] / 3600.0)
+                                       if v["seconds"] > 0 else None),
+                   "alarms": v["alarms"],
+                   "share_prob_ge_0.5": (v["frames_prob_ge_0.5"] / v["frames_prob"]
+                                         if v["frames_prob"] > 0 else None)}
+            for name, v in sorted(total.items(), key=lambda kv: ACTIVITIES.index(kv[0])
+                                  if kv[0] in ACTIVITIES else 99)}
+
+
 def _episodes(per_clip: list[dict]) -> dict[str, float | None]:
     true = sum(c["true_episodes"] for c in per_clip)
     det = sum(c["detected_episodes"] for c in per_clip)
@@ -87,9 +137,13 @@ def _episodes(per_clip: list[dict]) -> dict[str, float | None]:
     fa = sum(c["false_alarms"] for c in per_clip)
     hours = sum(c["calm_hours"] for c in per_clip)
     delays = np.array([d for c in per_clip for d in c["delays_s"]])
+    shown = sum(c.get("shown_episodes", 0) for c in per_clip)
+    shown_found = sum(c.get("shown_found", 0) for c in per_clip)
     return {
         "true_episodes": true, "detected_episodes": det,
         "recall": found / true if true else None,
+        "shown_episodes": shown,
+        "recall_shown": shown_found / shown if shown else None,
         "precision": (det - fa) / det if det else None,
         "false_alarms_per_hour": fa / hours if hours > 0 else None,
         "onset_delay_s_median": float(np.median(delays)) if delays.size else None,
@@ -99,9 +153,11 @@ def _episodes(per_clip: list[dict]) -> dict[str, float | None]:
 
 def run_accuracy(
     dataset: str | os.PathLike[str],
-    scorers: tuple[str, ...] = ("model", "analytic"),
+    scorers: tuple[str, ...] = ("combined", "analytic"),
     *,
     weights: str | os.PathLike[str] | None = None,
+    evidence: str | os.PathLike[str] | None = None,
+    policy: AlertPolicy | None = None,
     split: str | None = None,
     device: str = "auto",
     cache_dir: str | os.PathLike[str] | None = None,
@@ -112,15 +168,23 @@ def run_accuracy(
 ) -> dict[str, object]:
     """Frame-level, episode-level, per-subject and bootstrap metrics for each scorer.
 
-    The pain score used for detection and episodes is ``pain_prob`` for the model and
-    PSPI / 16 for the analytic scorer (which has no probability). Landmarks extracted from
+    Scorers by name (``scoring.SCORERS``); ``weights`` is the learned model's, ``evidence``
+    the combined scorer's pain evidence. The pain score for ROC-AUC, F1 and the non-pain
+    shares is ``pain_prob`` where the scorer has one, else PSPI / 16. Episodes are the
+    alarms ``policy`` (default ``AlertPolicy()``) would raise; a true episode counts as
+    *shown* when its labelled PSPI reaches the policy's onset threshold (an episode the
+    face never shows that strongly is not one an alarm at that threshold can be asked to
+    catch), and recall is given over all and over shown ones. Landmarks extracted from
     videos are cached (``cache_dir``), so a second run skips MediaPipe.
     """
     items = load_dataset(dataset, split)
     cache = Path(cache_dir) if cache_dir is not None else default_cache_dir()
-    model = ModelScorer(weights, device) if "model" in scorers else None
-    analytic = AnalyticScorer() if "analytic" in scorers else None
+    policy = policy or AlertPolicy()
+    made = {s: create_scorer(s, weights=weights if s == "model" else
+                             (evidence if s == "combined" else None), device=device)
+            for s in scorers}
     per: dict[str, list[dict]] = {s: [] for s in scorers}
+    has_prob = dict.fromkeys(scorers, False)
     hits = 0
     for k, item in enumerate(items):
         if item.landmarks is not None:
@@ -132,28 +196,35 @@ def run_accuracy(
         n = min(len(track), labels["frame"].size)
         inputs = prepare_inputs(track)
         truth = {name: labels[name][:n].astype(float) for name in (*AU_NAMES, "pspi", "pain")}
-        for name, _ in _CONFOUNDERS.values():  # confounder labels, where the dataset has them
+        extra = [c for c, _ in _CONFOUNDERS.values()] + ["activity"]
+        for name in extra:  # confounder labels, where the dataset has them
             if name in labels and name not in truth:
                 truth[name] = labels[name][:n].astype(float)
-        for s in scorers:
-            if s == "model":
-                aus, prob = model.score(inputs)
-                score = prob
-            else:
-                aus = analytic.score(inputs.signals, track.t, inputs.valid,
-                                     inputs.neutral.baseline)
-                score = aus.pspi / 16.0
+        t = track.t[:n]
+        for s, sc in made.items():
+            scores = sc.score(inputs)
+            aus, prob = scores.aus, scores.pain_prob
+            has_prob[s] = prob is not None
+            score = prob if prob is not None else aus.pspi / 16.0
             pred = {name: getattr(aus, name)[:n].astype(float) for name in AU_NAMES}
             pred["pspi"] = aus.pspi[:n].astype(float)
             pred["pain_score"] = score[:n].astype(float)
+            p = prob[:n].astype(float) if prob is not None else None
+            alarm = alarm_series(t, pred["pspi"], p, policy)
+            episodes = episode_metrics(alarm.astype(float), truth["pain"], t, 0.5, 0.0, 0.0)
+            shown = [(a, b) for a, b in runs(truth["pain"] > 0.5)
+                     if truth["pspi"][a:b].max() >= policy.onset_threshold]
+            episodes["shown_episodes"] = len(shown)
+            episodes["shown_found"] = sum(1 for a, b in shown if alarm[a:b].any())
             per[s].append({"subject": item.subject, "pred": pred, "truth": truth,
-                           "episodes": episode_metrics(pred["pain_score"], truth["pain"],
-                                                       track.t[:n], threshold)})
+                           "episodes": episodes,
+                           "activity": activity_alarms(alarm, p, truth, t)})
         if on_progress:
             on_progress(k + 1, len(items))
     report: dict[str, object] = {"dataset": str(dataset), "clips": len(items),
                                  "subjects": len({i.subject for i in items}),
-                                 "cache_hits": hits, "scorers": {}}
+                                 "cache_hits": hits, "alert_policy": policy.to_dict(),
+                                 "scorers": {}}
     rng = np.random.default_rng(seed)
     for s, clips in per.items():
         def cat(part: str, key: str, sel: list[dict]) -> np.ndarray:
@@ -167,7 +238,8 @@ def run_accuracy(
         entry["pain_f1"] = pain_metrics(pred["pain_score"], truth["pain"], threshold)["f1"]
         entry["non_pain"] = non_pain_shares(pred["pain_score"], truth, threshold)
         entry["episodes"] = _episodes([c["episodes"] for c in clips])
-        entry["pain_score"] = "pain_prob" if s == "model" else "PSPI / 16"
+        entry["activities"] = _merge_activity([c["activity"] for c in clips])
+        entry["pain_score"] = "pain_prob" if has_prob[s] else "PSPI / 16"
         subjects = sorted({c["subject"] for c in clips})
         by_subject = {}
         for subj in subjects:
@@ -212,14 +284,33 @@ def accuracy_markdown(report: dict) -> str:
             f"{_f(p['icc31'])} | {_f(s['pspi_ge_1']['f1'])} | {_f(s['pspi_ge_3']['f1'])} | "
             f"{_f(s['pspi_ge_3']['roc_auc'])} | {_f(s['pain_roc_auc'])} ({s['pain_score']}) | "
             f"{_f(s['pain_f1'])} |")
-    lines += ["", "| scorer | true episodes | recall | precision | false alarms / h | onset delay "
-              "median (s) | p95 (s) |", "|---|---|---|---|---|---|---|"]
+    lines += ["", "Alarms as the monitor raises them (`AlertPolicy` defaults; a *shown* episode "
+              "is one whose labelled PSPI reaches the onset threshold):", "",
+              "| scorer | true episodes | recall | shown episodes | recall (shown) | precision "
+              "| false alarms / h | onset delay median (s) | p95 (s) |",
+              "|---|---|---|---|---|---|---|---|---|"]
     for name, s in report["scorers"].items():
         e = s["episodes"]
         lines.append(
-            f"| {name} | {e['true_episodes']} | {_f(e['recall'])} | {_f(e['precision'])} | "
+            f"| {name} | {e['true_episodes']} | {_f(e['recall'])} | {e.get('shown_episodes', '-')} "
+            f"| {_f(e.get('recall_shown'))} | {_f(e['precision'])} | "
             f"{_f(e['false_alarms_per_hour'], 1)} | {_f(e['onset_delay_s_median'], 2)} | "
             f"{_f(e['onset_delay_s_p95'], 2)} |")
+    first_acts = next(iter(report["scorers"].values())).get("activities") or {}
+    if first_acts:
+        names = list(report["scorers"])
+        lines += ["", "Outside pain, by what the face is doing: alarms per hour (and the share "
+                  "of frames with pain_prob >= 0.5, where the scorer has it):", "",
+                  "| activity | minutes | " + " | ".join(names) + " |",
+                  "|---|---|" + "---|" * len(names)]
+        for a, v in first_acts.items():
+            cells = []
+            for s in report["scorers"].values():
+                x = s["activities"].get(a, {})
+                share = x.get("share_prob_ge_0.5")
+                cells.append(_f(x.get("alarms_per_hour"), 1)
+                             + ("" if share is None else f" ({100 * share:.1f} %)"))
+            lines.append(f"| {a} | {v['minutes']:.1f} | " + " | ".join(cells) + " |")
     first = next(iter(report["scorers"].values()))
     if "non_pain" in first:
         names = list(report["scorers"])

@@ -23,7 +23,7 @@ from painvision.types import AU_NAMES, AUScores, AUSeries
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["DEFAULT_WEIGHTS", "ModelScorer", "ModelStream", "default_weights_path"]
+__all__ = ["DEFAULT_WEIGHTS", "ModelScorer", "ModelStream", "default_weights_path", "run_model"]
 
 DEFAULT_WEIGHTS = "painvision-default.pt"
 
@@ -35,6 +35,20 @@ def default_weights_path() -> Path:
     if env:
         return Path(env)
     return Path(__file__).resolve().parents[2] / "weights" / DEFAULT_WEIGHTS
+
+
+def run_model(model: torch.nn.Module, features: np.ndarray, valid: np.ndarray,
+              device: torch.device) -> dict[str, np.ndarray]:
+    """The model over a whole sequence: ``(T, F)`` features -> each output ``(T,) float32``,
+    NaN where the frame is not valid."""
+    model.eval()
+    x = torch.from_numpy(np.asarray(features, np.float32)[None]).to(device)
+    with torch.inference_mode():
+        out = model(x)
+    res = {k: v[0].float().cpu().numpy().astype(np.float32) for k, v in out.items()}
+    for v in res.values():
+        v[~np.asarray(valid, bool)] = np.nan
+    return res
 
 
 class ModelScorer:
@@ -58,19 +72,8 @@ class ModelScorer:
 
     def score(self, inputs: FrameInputs) -> tuple[AUSeries, np.ndarray]:
         """``(AUSeries, pain_prob (T,) float32)``, NaN where the frame is not valid."""
-        x = torch.from_numpy(inputs.features[None]).to(self.device)
-        with torch.inference_mode():
-            out = self.model(x)
-        arr = {k: v[0].float().cpu().numpy() for k, v in out.items()}
-        invalid = ~inputs.valid
-        cols = []
-        for name in AU_NAMES:
-            v = arr[name].astype(np.float32)
-            v[invalid] = np.nan
-            cols.append(v)
-        pain = arr["pain_prob"].astype(np.float32)
-        pain[invalid] = np.nan
-        return AUSeries(*cols), pain
+        out = run_model(self.model, inputs.features, inputs.valid, self.device)
+        return AUSeries(*(out[name] for name in AU_NAMES)), out["pain_prob"]
 
 
 class ModelStream:

@@ -38,6 +38,7 @@ from torch.nn import functional as F
 
 from painvision.classifier.model import HEADS, TemporalPainNet
 from painvision.classifier.registry import create_model
+from painvision.classifier.scorer import run_model
 from painvision.datasets import item_labels, load_dataset, read_landmarks
 from painvision.errors import InputError
 from painvision.features.geometry import N_CORE_SIGNALS, au_signals
@@ -256,14 +257,7 @@ def loss_fn(out: dict[str, torch.Tensor], y: torch.Tensor, mask: torch.Tensor,
 
 def predict(model: TemporalPainNet, clip: Clip, device: torch.device) -> dict[str, np.ndarray]:
     """Whole-clip outputs, NaN where the frame is not valid."""
-    model.eval()
-    x = torch.from_numpy(clip.inputs.features[None]).to(device)
-    with torch.inference_mode():
-        out = model(x)
-    res = {k: v[0].float().cpu().numpy() for k, v in out.items()}
-    for v in res.values():
-        v[~clip.inputs.valid] = np.nan
-    return res
+    return run_model(model, clip.inputs.features, clip.inputs.valid, device)
 
 
 def evaluate(model: TemporalPainNet, clips: list[Clip], device: torch.device

@@ -96,11 +96,12 @@ def analyze(
         show_default=False)] = None,
     stride: Annotated[int, typer.Option(min=1, help="Analyse every Nth frame.")] = 1,
     scorer: Annotated[str, typer.Option(
-        help="analytic (the geometric scorer) | model (the learned temporal model, adds "
-             "pain_prob).")] = "analytic",
+        help="combined (PSPI with pain_prob, which tells pain from laughing, yawning, "
+             "crying...) | analytic (PSPI alone) | model (the learned temporal model).")
+    ] = "combined",
     weights: Annotated[Path | None, typer.Option(
-        help="Model weights (default: weights/painvision-default.pt).",
-        show_default=False)] = None,
+        help="Weights of the scorer: pain-evidence JSON for combined, model weights for "
+             "model (default: the shipped ones).", show_default=False)] = None,
     max_faces: Annotated[int, typer.Option(min=1, max=8, help="Faces MediaPipe looks for per frame "
                                            "(the subject is followed among them).")] = 2,
     overwrite: Annotated[bool, typer.Option(help="Replace existing output files.")] = False,
@@ -109,9 +110,9 @@ def analyze(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar or table.")] = False,
 ) -> None:
     """Per-frame PSPI and action units for each VIDEO: writes OUT/<stem>.csv and OUT/<stem>.json."""
-    from painvision.device import check_device_name, resolve_device
+    from painvision.device import check_device_name
     from painvision.landmarks.facemesh import FaceMeshOptions
-    from painvision.pipeline import SCORERS
+    from painvision.scoring import SCORERS, create_scorer
 
     neutral_s = parse_neutral(neutral)
     if scorer not in SCORERS:
@@ -133,14 +134,11 @@ def analyze(
                                 "or choose another --out")
     try:
         options = FaceMeshOptions(max_faces=max_faces)
-        if scorer == "model":  # PyTorch is loaded only for the model
-            from painvision.classifier.scorer import ModelScorer
-
-            device = str(resolve_device(device))  # warns once if CUDA is asked for but absent
-            ModelScorer(weights, device)  # a missing or unsafe weights file fails here
-        else:
-            check_device_name(device)  # a wrong name is an error with any scorer
-            device = "cpu"  # the analytic scorer is numpy on the CPU
+        check_device_name(device)  # a wrong name is an error with any scorer
+        # Loaded once, here: missing or unsafe weights fail before any video is read.
+        # PyTorch is loaded only for the learned model; the others run on the CPU.
+        loaded = create_scorer(scorer, weights=weights, device=device)
+        device = loaded.device
     except PainVisionError as exc:
         raise _fail(str(exc)) from None
     out.mkdir(parents=True, exist_ok=True)
@@ -152,9 +150,11 @@ def analyze(
         TextColumn("frames"), TimeRemainingColumn(), console=err_console, disable=quiet,
         transient=True,
     )
-    kwargs = {"device": device, "neutral": neutral_s, "stride": stride, "scorer": scorer,
-              "weights": weights, "face_mesh": options}
+    kwargs = {"device": device, "neutral": neutral_s, "stride": stride, "scorer": loaded,
+              "face_mesh": options}
     if workers > 1 and len(videos) > 1:
+        # each process loads its own scorer
+        kwargs = kwargs | {"scorer": scorer, "weights": weights}
         import multiprocessing as mp
         from concurrent.futures import ProcessPoolExecutor, as_completed
 
@@ -427,7 +427,13 @@ def watch(
     calibrate: Annotated[str | None, typer.Option(
         "--calibrate", help="Instead: the first SECONDS show the patient at rest.")] = None,
     scorer: Annotated[str, typer.Option(
-        "--scorer", help="analytic (default) or model (adds pain_prob).")] = "analytic",
+        "--scorer", help="combined (default: an alarm needs PSPI and pain_prob, which tells "
+                         "pain from laughing, yawning, crying...), analytic (PSPI alone) "
+                         "or model.")] = "combined",
+    evidence: Annotated[float, typer.Option(
+        "--evidence", min=0.0, max=1.0,
+        help="Smoothed pain_prob needed, beside the PSPI threshold, for an episode to start "
+             "(scorers with pain_prob).")] = 0.5,
     device: Annotated[str, typer.Option(
         "--device", help="For the model: auto (the CPU: faster one frame at a time), cpu, "
                          "cuda.")] = "auto",
@@ -454,7 +460,9 @@ def watch(
     every_s = parse_seconds(every, "--every")
     policy = AlertPolicy(onset_threshold=threshold,
                          offset_threshold=min(AlertPolicy.offset_threshold, threshold),
-                         refractory_s=parse_seconds(refractory, "--refractory"))
+                         refractory_s=parse_seconds(refractory, "--refractory"),
+                         evidence_threshold=evidence,
+                         evidence_offset=min(AlertPolicy.evidence_offset, evidence))
     neutral_policy = NeutralPolicy(warmup_s=parse_seconds(warmup, "--warmup"))
     neutral: str | float = "auto" if calibrate is None else parse_seconds(calibrate,
                                                                            "--calibrate")
@@ -526,8 +534,14 @@ def _write_reports(report: dict, text: str, json_out: Path | None, md_out: Path 
 def bench_accuracy(
     dataset: Annotated[Path, typer.Argument(help="Dataset: generic format or UNBC layout.",
                                             show_default=False)],
-    scorer: Annotated[str, typer.Option(help="both | model | analytic.")] = "both",
-    weights: Annotated[Path | None, typer.Option(help="Model weights.", show_default=False)] = None,
+    scorer: Annotated[str, typer.Option(
+        help="Scorers to compare, comma-separated (combined, analytic, model), or all.")
+    ] = "combined,analytic",
+    weights: Annotated[Path | None, typer.Option(help="Model weights (--scorer model).",
+                                                 show_default=False)] = None,
+    evidence: Annotated[Path | None, typer.Option(
+        help="Pain-evidence weights (--scorer combined; default: the shipped ones).",
+        show_default=False)] = None,
     split: Annotated[str | None, typer.Option(help="Only this split (train | heldout).",
                                               show_default=False)] = None,
     device: Annotated[str, typer.Option(help="auto | cpu | cuda.")] = "auto",
@@ -539,17 +553,20 @@ def bench_accuracy(
 ) -> None:
     """PSPI, AU, pain-detection and episode metrics of the scorers on DATASET."""
     from painvision.bench.accuracy import accuracy_markdown, run_accuracy
+    from painvision.scoring import SCORERS
 
-    chosen = {"both": ("model", "analytic"), "model": ("model",),
-              "analytic": ("analytic",)}.get(scorer)
-    if chosen is None:
-        raise _fail(f"unknown scorer {scorer!r}: expected both, model or analytic")
+    chosen = SCORERS if scorer == "all" else tuple(
+        dict.fromkeys(s.strip() for s in scorer.split(",") if s.strip()))
+    unknown = [s for s in chosen if s not in SCORERS]
+    if unknown or not chosen:
+        raise _fail(f"unknown scorer {', '.join(unknown) or scorer!r}: expected a "
+                    f"comma-separated list of {', '.join(SCORERS)}, or all")
     progress = Progress(TextColumn("[bold]clips"), BarColumn(), MofNCompleteColumn(),
                         TimeRemainingColumn(), console=err_console, transient=True)
     with progress:
         task = progress.add_task("clips", total=None)
-        report = run_accuracy(dataset, chosen, weights=weights, split=split, device=device,
-                              n_boot=boot,
+        report = run_accuracy(dataset, chosen, weights=weights, evidence=evidence, split=split,
+                              device=device, n_boot=boot,
                               on_progress=lambda d, t: progress.update(task, completed=d, total=t))
     _write_reports(report, accuracy_markdown(report), json_out, md_out)
 

@@ -2,7 +2,9 @@
 and the UNBC-McMaster archive's own layout."""
 
 from painvision.datasets.generic import (
+    ACTIVITIES,
     LABEL_COLUMNS,
+    LOOK_ALIKES,
     DatasetItem,
     item_labels,
     load_dataset,
@@ -11,5 +13,6 @@ from painvision.datasets.generic import (
 )
 from painvision.datasets.unbc import is_unbc, read_unbc_labels, unbc_sequences
 
-__all__ = ["LABEL_COLUMNS", "DatasetItem", "is_unbc", "item_labels", "load_dataset",
+__all__ = ["ACTIVITIES", "LABEL_COLUMNS", "LOOK_ALIKES", "DatasetItem", "is_unbc", "item_labels",
+           "load_dataset",
            "read_labels", "read_landmarks", "read_unbc_labels", "unbc_sequences"]

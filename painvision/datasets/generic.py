@@ -11,7 +11,9 @@ DATASET/
 ```
 
 ``pain`` is 1 on frames inside a pain episode. ``split`` is ``train`` or ``heldout``;
-splits keep subjects apart, and training code must split by ``subject`` too.
+splits keep subjects apart, and training code must split by ``subject`` too. The optional
+``activity`` column says what the face is doing, as a code into ``ACTIVITIES`` (0: nothing
+in particular; 1: a pain episode; the others are the look-alikes of pain).
 """
 
 from __future__ import annotations
@@ -25,8 +27,16 @@ import numpy as np
 from painvision.errors import InputError
 from painvision.types import N_LANDMARKS, LandmarkTrack
 
-__all__ = ["LABEL_COLUMNS", "DatasetItem", "item_labels", "load_dataset", "read_labels",
+__all__ = ["ACTIVITIES", "LABEL_COLUMNS", "LOOK_ALIKES", "DatasetItem", "item_labels",
+           "load_dataset", "read_labels",
            "read_landmarks"]
+
+#: Codes of the ``activity`` label column.
+ACTIVITIES: tuple[str, ...] = ("none", "pain", "laugh", "smile", "cry", "yawn", "talk", "chew",
+                               "cough", "sneeze", "disgust", "squint", "sleep", "brow_raise")
+#: The activities that put pain's action units on a face without pain.
+LOOK_ALIKES: tuple[str, ...] = ("laugh", "cry", "yawn", "cough", "sneeze", "disgust", "squint",
+                                "sleep")
 
 #: Required label columns, in order.
 LABEL_COLUMNS: tuple[str, ...] = ("frame", "pspi", "au4", "au6", "au7", "au9", "au10", "au43",

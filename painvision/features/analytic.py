@@ -287,6 +287,9 @@ class AnalyticStream:
         self._closed_since: float | None = None
         self._last_t: float | None = None
         self._dt = 0.0
+        #: the last scored frame's ``EXPRESSION_AUS`` (smoothed as the PSPI AUs) and ``au45``
+        #: (1 while the eyes are shut for less than AU43's minimum: a blink in progress)
+        self.expressions: dict[str, float] | None = None
 
     def reset(self) -> None:
         """Forget the past (after a gap in the video, or a new subject)."""
@@ -310,7 +313,7 @@ class AnalyticStream:
         if not np.isfinite(raw).all():
             self._closed_since = None  # a missing frame ends a closure, as offline
             return None
-        self._raw.append((t, raw[0, : len(GRADED_AUS)]))
+        self._raw.append((t, raw[0]))
         self._prune(self._raw, t, self.scorer.median_s)
         med = np.median(np.stack([v for _, v in self._raw]), axis=0)
         self._med.append((t, med))
@@ -324,4 +327,7 @@ class AnalyticStream:
         else:
             self._closed_since = None
             au43 = 0.0
-        return AUScores(*(float(v) for v in val), au43)
+        n = len(GRADED_AUS)
+        self.expressions = {au: float(v) for au, v in zip(EXPRESSION_AUS, val[n:], strict=True)}
+        self.expressions["au45"] = float(ap[0] < cal.closed_ratio and au43 == 0.0)
+        return AUScores(*(float(v) for v in val[:n]), au43)

@@ -14,30 +14,24 @@ import threading
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import numpy as np
 
 from painvision.device import check_device_name
 from painvision.errors import InputError
 from painvision.features import au_signals
-from painvision.features.analytic import AnalyticScorer, AnalyticStream
+from painvision.features.analytic import Calibration
 from painvision.features.inputs import Neutral
 from painvision.landmarks.facemesh import FaceMeshExtractor, FaceMeshOptions, frame_confidence
 from painvision.landmarks.pose import PoseAlignment, align_to_template
 from painvision.landmarks.tracking import SubjectTracker, face_box
 from painvision.live.alerts import AlertPolicy, AlertState, EpisodeEvent
 from painvision.live.neutral import AdaptiveNeutral, NeutralPolicy
-from painvision.types import AUScores
-
-if TYPE_CHECKING:
-    from painvision.classifier.scorer import ModelStream
+from painvision.scoring import DEFAULT_SCORER, SCORERS, Scorer, create_scorer
 
 logger = logging.getLogger(__name__)
 
 __all__ = ["SCORERS", "PainMonitor", "Reading"]
-
-SCORERS = ("analytic", "model")
 
 #: A jump in time longer than this (a camera outage) restarts the scorers' smoothing.
 GAP_RESET_S = 2.0
@@ -54,7 +48,8 @@ class Reading:
         pspi: PSPI of this frame (0-16), None when not scored.
         smoothed: the alert policy's smoothed PSPI, None until there is one.
         aus: AU intensities behind ``pspi`` (FACS 0-5, AU43 0-1), None when not scored.
-        pain_prob: probability of a pain episode (learned model only), else None.
+        pain_prob: probability that the face shows pain rather than a look-alike (laugh,
+            yawn, crying...), None with the analytic scorer.
         pose: head yaw, pitch, roll in degrees, None without the patient's face.
         confidence: geometric confidence of the patient's mesh in [0, 1].
         face_box: (centre x, centre y, width) of the patient's face, as shares of the
@@ -65,6 +60,8 @@ class Reading:
         in_episode: a pain episode is in progress.
         event: the onset or offset this frame caused, if any.
         latency_ms: time ``process`` took for this frame.
+        expressions: the movements outside PSPI (``au1_2``, ``au12``, ``au15``, ``au20``,
+            ``au25``, ``au26``, ``au45``), None when not scored or with the learned model.
     """
 
     t: float
@@ -81,6 +78,7 @@ class Reading:
     in_episode: bool
     event: EpisodeEvent | None
     latency_ms: float
+    expressions: dict[str, float] | None = None
 
     def to_dict(self) -> dict[str, object]:
         """JSON-ready, rounded; no image data exists to include."""
@@ -93,6 +91,8 @@ class Reading:
             "pspi": r(self.pspi), "smoothed": r(self.smoothed),
             "aus": {k: r(v) for k, v in self.aus.items()} if self.aus else None,
             "pain_prob": r(self.pain_prob),
+            "expressions": ({k: r(v) for k, v in self.expressions.items()}
+                            if self.expressions else None),
             "pose": {k: r(v, 1) for k, v in self.pose.items()} if self.pose else None,
             "confidence": r(self.confidence),
             "face_box": [r(v) for v in self.face_box] if self.face_box else None,
@@ -121,9 +121,10 @@ class PainMonitor:
             (the patient is known to be at rest then), or a ``Neutral`` from an earlier
             calibration (``monitor.neutral``).
         alert: the alert policy.
-        scorer: ``"analytic"`` (default, as ``painvision analyze``) or ``"model"`` (adds
-            ``pain_prob``).
-        weights: model weights (default: the shipped model).
+        scorer: a name from ``scoring.SCORERS`` — ``"combined"`` (default, as ``painvision
+            analyze``: PSPI and ``pain_prob``; an alarm needs both), ``"analytic"`` (PSPI
+            alone) or ``"model"`` — or a scorer made by ``scoring.create_scorer``.
+        weights: weights for a scorer given by name (see ``create_scorer``).
         neutral_policy: warm-up and adaptation of the neutral.
         bed_region: (x0, y0, x1, y1) as shares of the image: only faces whose centre is
             inside can be the patient.
@@ -139,13 +140,13 @@ class PainMonitor:
         neutral: str | float | Neutral = "auto",
         alert: AlertPolicy | None = None,
         *,
-        scorer: str = "analytic",
+        scorer: str | Scorer = DEFAULT_SCORER,
         weights: str | os.PathLike[str] | None = None,
         neutral_policy: NeutralPolicy | None = None,
         bed_region: tuple[float, float, float, float] | None = None,
         max_faces: int = 3,
     ) -> None:
-        if scorer not in SCORERS:
+        if isinstance(scorer, str) and scorer not in SCORERS:
             raise InputError(f"unknown scorer {scorer!r}: expected one of {', '.join(SCORERS)}")
         check_device_name(device)
         if bed_region is not None:
@@ -155,18 +156,13 @@ class PainMonitor:
                                  f"and 0 <= y0 < y1 <= 1, got {bed_region}")
         self.bed_region = bed_region
         self.policy = alert or AlertPolicy()
-        self.scorer_name = scorer
-        self._analytic = AnalyticScorer()
-        self._analytic_stream = AnalyticStream(self._analytic)
-        self._model_stream: ModelStream | None = None
-        self.device = "cpu"
-        if scorer == "model":  # PyTorch is loaded only for the model (~470 MB resident)
-            from painvision.classifier.scorer import ModelScorer, ModelStream
-
-            model = ModelScorer(weights, _stream_device(device))
-            self._model_stream = ModelStream(model)
-            self.device = str(model.device)
-        self._neutral = AdaptiveNeutral(neutral_policy, self._analytic.calibration)
+        # PyTorch is loaded only for the learned model (~470 MB resident)
+        sc = (create_scorer(scorer, weights=weights, device=_stream_device(device))
+              if isinstance(scorer, str) else scorer)
+        self.scorer_name = sc.name
+        self._stream = sc.stream()
+        self.device = sc.device
+        self._neutral = AdaptiveNeutral(neutral_policy, Calibration.load_default())
         if isinstance(neutral, Neutral):
             self._neutral.use(neutral, "given")
         elif isinstance(neutral, str):
@@ -262,9 +258,7 @@ class PainMonitor:
         return out
 
     def _reset_streams(self) -> None:
-        self._analytic_stream.reset()
-        if self._model_stream is not None:
-            self._model_stream.reset()
+        self._stream.reset()
 
     def process(self, frame_bgr: np.ndarray, timestamp_s: float) -> Reading:
         """Score one frame.
@@ -304,7 +298,7 @@ class PainMonitor:
         idx = self._tracker.select(faces, t)
         quality: list[str] = []
         pspi = pain_prob = conf = None
-        aus = pose = box = None
+        aus = pose = box = expressions = None
         if idx is None:
             quality.append("no_patient_face" if all_faces else "no_face")
         else:
@@ -328,14 +322,14 @@ class PainMonitor:
                                 self._neutral.neutral.baseline.n_frames)
             neu = self._neutral.neutral
             if neu is not None and not self._neutral.collecting:
-                scores = self._scores(t, aligned, signals, ypr, valid, neu)
-                if scores is not None:
-                    s, pain_prob = scores
+                s, pain_prob = self._stream.update(t, aligned, signals, ypr, valid, neu)
+                if s is not None:
                     aus = s.to_dict()
                     pspi = aus.pop("pspi")
+                    expressions = self._stream.expressions
         if self._neutral.collecting:
             quality.append("calibrating")
-        event = self._alerts.update(t, pspi, aus)
+        event = self._alerts.update(t, pspi, aus, pain_prob)
         if event is not None and event.type == "offset":
             self._last_episode_end = t
         if pspi is not None and idx is not None:
@@ -346,15 +340,7 @@ class PainMonitor:
             smoothed=self._alerts.smoothed if pspi is not None else None, aus=aus,
             pain_prob=pain_prob, pose=pose, confidence=conf, face_box=box,
             quality=tuple(quality), in_episode=self._alerts.active, event=event,
-            latency_ms=(time.perf_counter() - start) * 1000.0)
-
-    def _scores(self, t: float, aligned: np.ndarray, signals: np.ndarray, ypr: np.ndarray,
-                valid: bool, neu: Neutral) -> tuple[AUScores, float | None] | None:
-        if self._model_stream is not None:
-            s, prob = self._model_stream.update(t, aligned, signals, ypr, valid, neu)
-            return None if s is None else (s, prob)
-        s = self._analytic_stream.update(t, signals, valid, neu.baseline)
-        return None if s is None else (s, None)
+            latency_ms=(time.perf_counter() - start) * 1000.0, expressions=expressions)
 
     def stop(self, t: float | None = None) -> EpisodeEvent | None:
         """End an episode in progress (reason ``stopped``), e.g. before shutting down."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import math
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +16,7 @@ from painvision.features.geometry import SIGNAL_NAMES
 from painvision.fileio import atomic_write_text
 from painvision.io.video import VideoInfo
 from painvision.landmarks.pose import PoseAlignment
+from painvision.scoring import EXPRESSION_OUTPUTS
 from painvision.types import AU_NAMES, AUSeries, LandmarkTrack
 
 __all__ = ["CSV_COLUMNS", "Analysis"]
@@ -23,7 +24,7 @@ __all__ = ["CSV_COLUMNS", "Analysis"]
 #: Columns of the per-frame CSV, in order.
 CSV_COLUMNS: tuple[str, ...] = (
     "frame", "time_s", "face_detected", "pose_ok", "pspi", *AU_NAMES, "pain_prob",
-    "confidence", "yaw_deg", "pitch_deg", "roll_deg", "n_faces",
+    *EXPRESSION_OUTPUTS, "confidence", "yaw_deg", "pitch_deg", "roll_deg", "n_faces",
 )
 
 
@@ -42,8 +43,10 @@ class Analysis:
 
     ``pspi``, the AUs and ``pain_prob`` are NaN where no face was found or the head
     was turned beyond the pose limits (``pose_ok`` False). ``pain_prob`` (the
-    probability that the frame lies in a pain episode) is None with the analytic
-    scorer, which has none.
+    probability that the frame shows pain rather than one of its look-alikes) is None
+    with the analytic scorer, which has none. ``expressions`` holds the movements outside
+    PSPI (``au1_2`` brow raise, ``au12``, ``au15``, ``au20``, ``au25``, ``au26``, ``au45``
+    blinks), each ``(T,)``; empty with the learned model.
     """
 
     info: VideoInfo
@@ -59,6 +62,7 @@ class Analysis:
     stride: int
     decoded_frames: int
     face_mesh: dict
+    expressions: dict[str, np.ndarray] = field(default_factory=dict)
 
     @property
     def t(self) -> np.ndarray:
@@ -75,6 +79,7 @@ class Analysis:
         """The per-frame table as a pandas DataFrame (columns ``CSV_COLUMNS``)."""
         import pandas as pd
 
+        none = np.full(len(self.track), np.nan, np.float32)
         data = {
             "frame": self.track.frame_index,
             "time_s": self.track.t,
@@ -82,8 +87,8 @@ class Analysis:
             "pose_ok": self.pose.pose_ok.astype(np.int8),
             "pspi": self.pspi,
             **{n: getattr(self.aus, n) for n in AU_NAMES},
-            "pain_prob": (self.pain_prob if self.pain_prob is not None
-                          else np.full(len(self.track), np.nan, np.float32)),
+            "pain_prob": self.pain_prob if self.pain_prob is not None else none,
+            **{n: self.expressions.get(n, none) for n in EXPRESSION_OUTPUTS},
             "confidence": self.track.confidence,
             "yaw_deg": self.pose.yaw_pitch_roll[:, 0],
             "pitch_deg": self.pose.yaw_pitch_roll[:, 1],
@@ -132,6 +137,8 @@ class Analysis:
             },
             "aus_mean": {a: _stat(getattr(self.aus, a).astype(np.float64), np.mean)
                          for a in AU_NAMES},
+            "expressions_mean": {a: _stat(v.astype(np.float64), np.mean)
+                                 for a, v in self.expressions.items()},
             "pain_prob": None if self.pain_prob is None else {
                 "mean": _stat(self.pain_prob.astype(np.float64), np.mean),
                 "max": _stat(self.pain_prob.astype(np.float64), np.max),
@@ -152,8 +159,9 @@ class Analysis:
         ypr = self.pose.yaw_pitch_roll
         pspi = self.pspi
         aus = self.aus.as_array()
-        prob = (self.pain_prob if self.pain_prob is not None
-                else np.full(len(self.track), np.nan, np.float32))
+        none = np.full(len(self.track), np.nan, np.float32)
+        prob = self.pain_prob if self.pain_prob is not None else none
+        expr = np.stack([self.expressions.get(n, none) for n in EXPRESSION_OUTPUTS], axis=1)
         for i in range(len(self.track)):
             rows.append(",".join([
                 str(int(self.track.frame_index[i])),
@@ -163,6 +171,7 @@ class Analysis:
                 _fmt(float(pspi[i])),
                 *(_fmt(float(v)) for v in aus[i]),
                 _fmt(float(prob[i])),
+                *(_fmt(float(v)) for v in expr[i]),
                 _fmt(float(self.track.confidence[i])) if self.track.detected[i] else "",
                 *(_fmt(float(v), 2) for v in ypr[i]),
                 str(int(self.track.n_faces[i])),

@@ -7,24 +7,19 @@ import os
 
 import numpy as np
 
-from painvision.device import check_device_name, resolve_device
+from painvision.device import check_device_name
 from painvision.errors import InputError
-from painvision.features import AnalyticScorer
 from painvision.features.inputs import InputsAccumulator
 from painvision.landmarks.extract import Progress, TrackReader, concat_tracks
 from painvision.landmarks.facemesh import FaceMeshOptions, frame_confidence
 from painvision.pipeline.analysis import Analysis
+from painvision.scoring import DEFAULT_SCORER, SCORERS, Scorer, create_scorer
 from painvision.types import LandmarkTrack
 
 logger = logging.getLogger(__name__)
 
 __all__ = ["SCORERS", "analyze_video"]
 
-#: Scorers analyze_video can use; the first is the default. The learned model becomes the
-#: default once it clearly beats the analytic scorer on the held-out rendered benchmark;
-#: today its PSPI correlation there is clearly lower (0.46 against 0.69), and it misses a
-#: strong episode on a held-out face (weights/MODEL_CARD.md).
-SCORERS = ("analytic", "model")
 
 def analyze_video(
     path: str | os.PathLike[str],
@@ -32,7 +27,7 @@ def analyze_video(
     device: str = "auto",
     neutral: tuple[float, float] | None = None,
     stride: int = 1,
-    scorer: str = "analytic",
+    scorer: str | Scorer = DEFAULT_SCORER,
     weights: str | os.PathLike[str] | None = None,
     face_mesh: FaceMeshOptions | None = None,
     on_progress: Progress | None = None,
@@ -42,14 +37,16 @@ def analyze_video(
 
     Args:
         path: the video file.
-        device: ``"auto" | "cpu" | "cuda"`` for the learned model (the analytic scorer
-            runs on the CPU and does not load PyTorch).
+        device: ``"auto" | "cpu" | "cuda"`` for the learned model (the other scorers run
+            on the CPU and do not load PyTorch).
         neutral: (start_s, end_s) of a stretch where the face is known to be at rest,
             used as the subject's baseline; default: automatic (see ``features.baseline``).
         stride: analyse every ``stride``-th frame.
-        scorer: ``"analytic"`` (the interpretable geometric scorer, default) or
-            ``"model"`` (the learned temporal model, which adds ``pain_prob``).
-        weights: model weights; default ``classifier.default_weights_path()``.
+        scorer: a name from ``scoring.SCORERS`` — ``"combined"`` (default: the geometric
+            PSPI with the pain evidence's ``pain_prob``), ``"analytic"`` (PSPI alone) or
+            ``"model"`` (the learned temporal model) — or a scorer made by
+            ``scoring.create_scorer``.
+        weights: weights for a scorer given by name (see ``create_scorer``).
         face_mesh: front-end settings.
         on_progress: called as ``on_progress(done, total)`` after each analysed frame.
         keep_landmarks: keep the face meshes in ``Analysis.track.landmarks``
@@ -60,23 +57,19 @@ def analyze_video(
         InputError: bad arguments. VideoError: unreadable video. WeightsError: the
         model's weights are missing or unsafe.
     """
-    if scorer not in SCORERS:
+    if isinstance(scorer, str) and scorer not in SCORERS:
         raise InputError(f"unknown scorer {scorer!r}: expected one of {', '.join(SCORERS)}")
     if stride < 1:
         raise InputError(f"stride must be >= 1, got {stride}")
     check_device_name(device)
-    model = None
-    dev = "cpu"  # the analytic scorer is numpy on the CPU; PyTorch loads only for the model
-    if scorer == "model":
-        from painvision.classifier.scorer import ModelScorer
-
-        dev = resolve_device(device)
-        model = ModelScorer(weights, str(dev))  # fail before decoding
+    # Loaded before decoding, so that bad weights fail at once; PyTorch only for the model.
+    sc = create_scorer(scorer, weights=weights, device=device) if isinstance(scorer, str) \
+        else scorer
     options = face_mesh or FaceMeshOptions()
     # Chunk by chunk: each piece of the track is aligned and measured, then its meshes are
     # dropped (unless asked for), so memory grows by ~0.1 kB a frame, not by the meshes.
     reader = TrackReader(path, stride=stride, options=options, on_progress=on_progress)
-    acc = InputsAccumulator(model_points=model is not None)
+    acc = InputsAccumulator(model_points=sc.needs_points)
     parts = []
     for chunk in reader.chunks():
         pose = acc.add(chunk)
@@ -91,28 +84,21 @@ def analyze_video(
     del parts
     inputs = acc.finish(neutral)
     info, decoded = reader.info, reader.decoded
-    pain_prob = None
-    if model is not None:
-        aus, pain_prob = model.score(inputs)
-        scorer_name, calibration = model.name, {"weights": str(model.weights),
-                                                "model": model.config.get("model")}
-    else:
-        analytic = AnalyticScorer()
-        aus = analytic.score(inputs.signals, track.t, inputs.valid, inputs.neutral.baseline)
-        scorer_name, calibration = analytic.name, analytic.calibration.to_dict()
+    scores = sc.score(inputs)
     logger.info("%s: %d frames analysed, face in %d", path, len(track), int(track.detected.sum()))
     return Analysis(
         info=info,
         track=track,
         pose=inputs.pose,
         signals=inputs.signals,
-        aus=aus,
-        pain_prob=pain_prob,
+        aus=scores.aus,
+        pain_prob=scores.pain_prob,
         baseline=inputs.neutral.baseline,
-        scorer=scorer_name,
-        calibration=calibration,
-        device=str(dev),
+        scorer=sc.name,
+        calibration=sc.describe(),
+        device=sc.device,
         stride=stride,
         decoded_frames=decoded,
         face_mesh=options.to_dict(),
+        expressions=scores.expressions,
     )

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+from painvision.datasets.generic import ACTIVITIES
 from painvision.types import AU_NAMES, AUSeries
 
 __all__ = [
@@ -38,10 +39,7 @@ DRIVE_CHANNELS: tuple[str, ...] = ("au1", "au4", "au6", "au7", "au9", "au10", "a
 #: Label columns beyond the PSPI AUs (allowed by the dataset format).
 EXTRA_LABELS: tuple[str, ...] = ("au1", "au2", "au12", "au15", "au20", "au25", "au26", "au45",
                                  "activity")
-#: What the face is doing, by the ``activity`` label's code: nothing in particular (0), a
-#: pain episode, or one of the look-alikes of pain (``synth.scenario``).
-ACTIVITIES: tuple[str, ...] = ("none", "pain", "laugh", "smile", "cry", "yawn", "talk", "chew",
-                               "cough", "sneeze", "disgust", "squint", "sleep", "brow_raise")
+
 
 
 def ramp(x: np.ndarray) -> np.ndarray:

@@ -81,12 +81,20 @@ def test_cli_bench_accuracy_and_latency(tmp_path, short_clip):
                           "--boot", "20"], capture_output=True, text=True, timeout=600)
     assert res.returncode == 0, res.stderr
     report = json.loads((tmp_path / "a.json").read_text())
-    assert set(report["scorers"]) == {"model", "analytic"}
-    assert report["scorers"]["model"]["pain_score"] == "pain_prob"
+    assert set(report["scorers"]) == {"combined", "analytic"}
+    assert report["scorers"]["combined"]["pain_score"] == "pain_prob"
+    assert report["scorers"]["analytic"]["pain_score"] == "PSPI / 16"
     non_pain = report["scorers"]["analytic"]["non_pain"]  # synth labels mark confounders
     assert {"all non-pain frames", "smiles", "blinks"} <= set(non_pain)
     assert non_pain["blinks"]["frames"] <= non_pain["all non-pain frames"]["frames"]
-    assert "| model |" in (tmp_path / "a.md").read_text()
+    # per activity: minutes, alarms per hour and (with pain_prob) the share above 0.5
+    acts = report["scorers"]["combined"]["activities"]
+    assert acts and all(v["minutes"] > 0 for v in acts.values())
+    assert all(v["share_prob_ge_0.5"] is not None for v in acts.values())
+    assert all(v["share_prob_ge_0.5"] is None
+               for v in report["scorers"]["analytic"]["activities"].values())
+    md = (tmp_path / "a.md").read_text()
+    assert "| combined |" in md and "| activity | minutes |" in md
     res = subprocess.run([str(exe), "bench", "latency", str(short_clip), "--json",
                           str(tmp_path / "l.json"), "--device", "cpu"],
                          capture_output=True, text=True, timeout=600)

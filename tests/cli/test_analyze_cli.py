@@ -53,12 +53,28 @@ def test_analyze_writes_csv_and_json(short_clip, tmp_path):
     assert summary["painvision_version"]
 
 
-def test_analytic_scorer_is_the_default_and_has_no_pain_prob(short_clip, tmp_path):
-    res = run("analyze", str(short_clip), "--out", str(tmp_path), "-q")
+def test_combined_scorer_is_the_default_and_gives_pain_prob(short_clip, tmp_path):
+    res = run("analyze", str(short_clip), "--out", str(tmp_path / "c"), "-q")
     assert res.returncode == 0, res.stderr
-    rows = _rows(tmp_path / "short.csv")
-    assert all(r["pain_prob"] == "" for r in rows) and any(r["pspi"] for r in rows)
-    assert json.loads((tmp_path / "short.json").read_text())["model"]["scorer"] == "analytic-v1"
+    rows = _rows(tmp_path / "c" / "short.csv")
+    scored = [r for r in rows if r["pspi"]]
+    assert scored and all(r["pain_prob"] != "" for r in scored)
+    assert all(0 <= float(r["pain_prob"]) <= 1 for r in scored)
+    # the movements outside PSPI are in every scored row, for the why
+    for col in ("au1_2", "au12", "au15", "au20", "au25", "au26", "au45"):
+        assert all(r[col] != "" for r in scored), col
+    summary = json.loads((tmp_path / "c" / "short.json").read_text())
+    assert summary["model"]["scorer"] == "analytic-v1+pain-evidence-v1"
+    assert summary["model"]["device"] == "cpu"
+    # same PSPI as the analytic scorer alone, which has no pain_prob
+    res = run("analyze", str(short_clip), "--out", str(tmp_path / "a"), "-q", "--scorer",
+              "analytic")
+    assert res.returncode == 0, res.stderr
+    alone = _rows(tmp_path / "a" / "short.csv")
+    assert [r["pspi"] for r in alone] == [r["pspi"] for r in rows]
+    assert all(r["pain_prob"] == "" for r in alone)
+    assert json.loads((tmp_path / "a" / "short.json").read_text())["model"]["scorer"] == \
+        "analytic-v1"
 
 
 def test_missing_or_unsafe_weights_fail_cleanly(short_clip, tmp_path):

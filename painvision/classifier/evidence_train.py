@@ -1,0 +1,189 @@
+"""Training the pain evidence (``features.evidence``) on labelled clips.
+
+The network is small and its inputs are the per-person AU measures, so what it learns is
+which combinations and rhythms of facial movement are pain and which are its look-alikes.
+To keep it from learning the generator instead of the face, every clip is seen several
+times with its channels rescaled (one gain per channel and clip, log-normal: a front end
+that follows some parts of a face more than others, a more or less expressive person) and
+shifted (a neutral estimated a little off), before the causal averages are taken.
+
+Frames are weighted: pain frames by how much the face shows (a stoic's unchanging face
+cannot be learned from, and is not asked of it), frames of the look-alikes of pain twice
+(they are where a bedside alarm goes wrong), the classes balanced.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import asdict, dataclass
+
+import numpy as np
+import torch
+from sklearn.metrics import roc_auc_score
+from torch import nn
+
+from painvision.classifier.train import Clip
+from painvision.datasets import ACTIVITIES, LOOK_ALIKES
+from painvision.features.analytic import AnalyticScorer
+from painvision.features.evidence import (
+    CHANNELS,
+    N_EVIDENCE_FEATURES,
+    PainEvidence,
+    evidence_channels,
+    evidence_features,
+)
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["EvidenceConfig", "clip_channels", "evidence_set", "fit_evidence"]
+
+_LOOK_ALIKE_CODES = [ACTIVITIES.index(a) for a in LOOK_ALIKES]
+
+
+@dataclass(frozen=True)
+class EvidenceConfig:
+    """Training settings (recorded with the weights)."""
+
+    hidden: int = 24
+    copies: int = 3
+    gain_spread: float = 0.35
+    offset_sd: float = 0.25
+    look_alike_weight: float = 2.0
+    epochs: int = 30
+    batch: int = 4096
+    lr: float = 3e-3
+    weight_decay: float = 1e-3
+    patience: int = 5
+    seed: int = 0
+
+
+@dataclass
+class ClipChannels:
+    """One clip's per-frame evidence inputs and labels."""
+
+    subject: str
+    t: np.ndarray
+    channels: np.ndarray
+    pain: np.ndarray
+    pspi: np.ndarray
+    activity: np.ndarray
+
+
+def clip_channels(clip: Clip, analytic: AnalyticScorer) -> ClipChannels:
+    """The evidence inputs of a prepared clip (its own automatic neutral, as ``analyze``)."""
+    n = min(len(clip.track), clip.labels["pain"].size)
+    raw, ap = analytic.raw(clip.inputs.signals, clip.inputs.valid, clip.inputs.neutral.baseline)
+    act = clip.labels.get("activity", np.zeros(n))
+    return ClipChannels(clip.subject, clip.track.t[:n], evidence_channels(raw, ap)[:n],
+                        clip.labels["pain"][:n], clip.labels["pspi"][:n], act[:n])
+
+
+def _augment(x: np.ndarray, rng: np.random.Generator, cfg: EvidenceConfig) -> np.ndarray:
+    gain = np.exp(rng.normal(0.0, cfg.gain_spread, x.shape[1]))
+    gain *= np.exp(rng.normal(0.0, 0.2))  # the whole face: a more or less expressive person
+    offset = rng.normal(0.0, cfg.offset_sd, x.shape[1])
+    offset[-1] *= 0.2  # closure is a share of the eye, not FACS units
+    out = x * gain + offset
+    out[:, -1] = np.clip(out[:, -1], 0.0, 1.0)
+    return out
+
+
+def evidence_set(clips: list[ClipChannels], cfg: EvidenceConfig, copies: int,
+                 rng: np.random.Generator) -> tuple[np.ndarray, ...]:
+    """``(X (N, F), y (N,), w (N,), activity (N,))`` over the clips' valid frames; the first
+    copy of each clip is unaugmented."""
+    xs, ys, ws, acts = [], [], [], []
+    for c in clips:
+        for k in range(copies):
+            x = c.channels if k == 0 else _augment(c.channels, rng, cfg)
+            f = evidence_features(x, c.t)
+            ok = np.isfinite(f).all(axis=1)
+            pain = c.pain[ok] > 0.5
+            w = np.where(pain, 0.1 + np.clip(c.pspi[ok] / 2.0, 0.0, 0.9), 1.0)
+            w = np.where(np.isin(c.activity[ok], _LOOK_ALIKE_CODES) & ~pain,
+                         cfg.look_alike_weight, w)
+            xs.append(f[ok])
+            ys.append(pain.astype(np.float32))
+            ws.append(w.astype(np.float32))
+            acts.append(c.activity[ok])
+    return (np.concatenate(xs), np.concatenate(ys), np.concatenate(ws), np.concatenate(acts))
+
+
+class _Net(nn.Module):
+    def __init__(self, hidden: int) -> None:
+        super().__init__()
+        self.l1 = nn.Linear(N_EVIDENCE_FEATURES, hidden)
+        self.l2 = nn.Linear(hidden, 1)
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        return self.l2(torch.tanh(self.l1(z)))[:, 0]
+
+
+def _loss(net: _Net, z: torch.Tensor, y: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
+    return (nn.functional.binary_cross_entropy_with_logits(net(z), y, reduction="none")
+            * w).sum() / w.sum()
+
+
+def fit_evidence(train: list[ClipChannels], val: list[ClipChannels],
+                 cfg: EvidenceConfig | None = None, info: dict | None = None
+                 ) -> tuple[PainEvidence, dict[str, object]]:
+    """Train on ``train`` (augmented), stop early on ``val`` (whole subjects, unaugmented).
+
+    Returns the evidence and a report (validation ROC-AUC, share of non-pain frames below
+    0.5 by activity)."""
+    cfg = cfg or EvidenceConfig()
+    rng = np.random.default_rng(cfg.seed)
+    torch.manual_seed(cfg.seed)
+    x, y, w, _ = evidence_set(train, cfg, cfg.copies, rng)
+    xv, yv, wv, av = evidence_set(val, cfg, 1, rng)
+    pos = float((w * y).sum())
+    neg = float((w * (1 - y)).sum())
+    w = np.where(y > 0.5, w * neg / max(pos, 1e-9), w)  # balance the classes
+    wv = np.where(yv > 0.5, wv * neg / max(pos, 1e-9), wv)
+    mean = x.mean(axis=0)
+    std = x.std(axis=0) + 1e-3
+    z = torch.from_numpy(((x - mean) / std).astype(np.float32))
+    zv = torch.from_numpy(((xv - mean) / std).astype(np.float32))
+    tt = {k: torch.from_numpy(v.astype(np.float32)) for k, v in
+          (("y", y), ("w", w), ("yv", yv), ("wv", wv))}
+    net = _Net(cfg.hidden)
+    opt = torch.optim.AdamW(net.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    best, best_state, bad, history = np.inf, None, 0, []
+    for epoch in range(cfg.epochs):
+        net.train()
+        order = torch.from_numpy(rng.permutation(len(z)))
+        for i in range(0, len(z), cfg.batch):
+            idx = order[i:i + cfg.batch]
+            opt.zero_grad()
+            loss = _loss(net, z[idx], tt["y"][idx], tt["w"][idx])
+            loss.backward()
+            opt.step()
+        net.eval()
+        with torch.no_grad():
+            vl = float(_loss(net, zv, tt["yv"], tt["wv"]))
+        history.append(vl)
+        logger.info("evidence epoch %d: val loss %.4f", epoch + 1, vl)
+        if vl < best - 1e-4:
+            best, bad = vl, 0
+            best_state = {k: v.clone() for k, v in net.state_dict().items()}
+        else:
+            bad += 1
+            if bad >= cfg.patience:
+                break
+    assert best_state is not None
+    net.load_state_dict(best_state)
+    sd = {k: v.double().numpy() for k, v in net.state_dict().items()}
+    evidence = PainEvidence(mean, std, sd["l1.weight"].T.copy(), sd["l1.bias"],
+                            sd["l2.weight"][0], float(sd["l2.bias"][0]),
+                            {**(info or {}), "config": asdict(cfg), "channels": list(CHANNELS)})
+    p = evidence.prob(xv)
+    report: dict[str, object] = {
+        "epochs": len(history), "val_loss": history,
+        "val_roc_auc": float(roc_auc_score(yv, p)) if 0 < yv.mean() < 1 else None,
+        "val_pain_recall_at_0.5": float((p[yv > 0.5] >= 0.5).mean()) if (yv > 0.5).any()
+        else None,
+        "val_non_pain_below_0.5": {
+            ACTIVITIES[int(a)]: float((p[(yv < 0.5) & (av == a)] < 0.5).mean())
+            for a in np.unique(av[yv < 0.5])},
+    }
+    return evidence, report

@@ -1,0 +1,84 @@
+"""Train the shipped pain evidence, painvision/features/data/pain_evidence.json.
+
+1. bench/evidence-landmarks: landmark sequences of 40 training identities, 160 minutes
+   (seed 11), with every look-alike of pain (``synth.scenario``).
+2. bench/evidence-rendered: rendered videos of 12 training identities, 24 minutes (seed 12),
+   read through the real MediaPipe front end (cached), so that the evidence also learns how
+   MediaPipe reports a face (``--no-rendered`` leaves it out).
+3. The network (``classifier.evidence_train``), with 15 % of the subjects of each dataset
+   held back for early stopping.
+
+Only training identities are used (the astronaut photo and its shape seeds); the held-out
+rendered benchmark (scripts/heldout_benchmark.py, Grace Hopper) never is. Writes the
+weights and weights/pain_evidence_report.json. Deterministic for these seeds.
+
+Usage: python scripts/train_pain_evidence.py [--no-rendered] [--out PATH]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from painvision.classifier.evidence_train import EvidenceConfig, clip_channels, fit_evidence
+from painvision.classifier.train import load_clips
+from painvision.features.analytic import AnalyticScorer
+from painvision.fileio import atomic_write_text
+from painvision.synth.dataset import SynthConfig, write_dataset
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA = {
+    "evidence-landmarks": SynthConfig(subjects=40, minutes=160.0, seed=11, heldout_share=0.0),
+    "evidence-rendered": SynthConfig(subjects=12, minutes=24.0, seed=12, render=True,
+                                     heldout_share=0.0),
+}
+OUT = ROOT / "painvision" / "features" / "data" / "pain_evidence.json"
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--no-rendered", action="store_true")
+    ap.add_argument("--out", default=str(OUT))
+    args = ap.parse_args()
+    torch.set_num_threads(2)
+    t0 = time.perf_counter()
+    analytic = AnalyticScorer()
+    cfg = EvidenceConfig()
+    rng = np.random.default_rng(cfg.seed)
+    train, val, sizes = [], [], {}
+    for name, data in DATA.items():
+        if name == "evidence-rendered" and args.no_rendered:
+            continue
+        path = ROOT / "bench" / name
+        if not (path / "subjects.csv").exists():
+            write_dataset(path, data, workers=2)
+        clips = [clip_channels(c, analytic)
+                 for c in load_clips(path, split="train", workers=2, prefix_subjects=True)]
+        subjects = sorted({c.subject for c in clips})
+        held = set(rng.choice(subjects, size=max(1, round(0.15 * len(subjects))),
+                              replace=False))
+        train += [c for c in clips if c.subject not in held]
+        val += [c for c in clips if c.subject in held]
+        sizes[name] = {"clips": len(clips), "subjects": len(subjects),
+                       "frames": int(sum(len(c.t) for c in clips)),
+                       "config": {k: getattr(data, k) for k in data.__dataclass_fields__}}
+        print(f"{name}: {len(clips)} clips, {time.perf_counter() - t0:.0f} s", flush=True)
+    evidence, report = fit_evidence(train, val, cfg, info={
+        "name": "pain-evidence-v1", "trained_by": "scripts/train_pain_evidence.py",
+        "datasets": sizes})
+    out = Path(args.out)
+    atomic_write_text(out, json.dumps(evidence.to_dict(), indent=1) + "\n")
+    report["datasets"] = sizes
+    atomic_write_text(ROOT / "weights" / "pain_evidence_report.json",
+                      json.dumps(report, indent=2) + "\n")
+    print(json.dumps({k: v for k, v in report.items() if k != "val_loss"}, indent=1))
+    print(f"wrote {out} ({time.perf_counter() - t0:.0f} s)", flush=True)
+
+
+if __name__ == "__main__":
+    main()
