@@ -153,8 +153,11 @@ class PainEvidence:
             p = Path(path)
             if not p.is_file():
                 raise WeightsError(f"pain evidence weights not found: {p}")
-            text = p.read_text(encoding="utf-8")
             where = str(p)
+            try:
+                text = p.read_text(encoding="utf-8")
+            except (OSError, UnicodeDecodeError) as e:
+                raise WeightsError(f"{where}: cannot read pain evidence weights ({e})") from None
         try:
             d = json.loads(text)
             if tuple(d["channels"]) != CHANNELS:

@@ -86,3 +86,55 @@ def test_event_carries_the_aus_that_explain_it():
 def test_bad_policies_are_refused(kwargs):
     with pytest.raises(InputError):
         AlertPolicy(**kwargs)
+
+
+def feed_both(state: AlertState, pairs, start: float = 0.0):
+    """Feed (pspi, pain_prob) per frame at FPS; returns [(type, t, reason)]."""
+    events = []
+    for k, (s, p) in enumerate(pairs):
+        e = state.update(start + k / FPS, s, None, p)
+        if e is not None:
+            events.append((e.type, round(e.t, 2), e.reason))
+    return events
+
+
+def test_an_alarm_needs_pain_evidence_beside_the_pspi():
+    # A laugh: PSPI 8 for 4 s, pain_prob low: no alarm. Then pain: PSPI 8, pain_prob high.
+    laugh = [(8.0, 0.1)] * 40
+    calm = [(0.0, 0.05)] * 20
+    pain = [(8.0, 0.9)] * 30
+    events = feed_both(AlertState(POLICY), calm + laugh + calm + pain + calm)
+    assert [e[0] for e in events] == ["onset", "offset"]
+    assert events[0][1] == pytest.approx(8.0 + 0.5, abs=0.11)  # 0.5 s into the pain
+
+
+def test_evidence_falling_ends_an_episode():
+    # Pain turning into a laugh: PSPI stays up, pain_prob falls; the episode ends.
+    pairs = [(8.0, 0.9)] * 20 + [(8.0, 0.1)] * 20
+    events = feed_both(AlertState(POLICY), pairs)
+    assert events[0][0] == "onset" and events[-1] == ("offset", pytest.approx(3.0, abs=0.11),
+                                                      "evidence_low")
+
+
+def test_without_pain_prob_pspi_alone_decides():
+    pairs = [(8.0, None)] * 20
+    events = feed_both(AlertState(POLICY), pairs)
+    assert [e[0] for e in events] == ["onset"]
+
+
+def test_evidence_thresholds_are_checked():
+    with pytest.raises(InputError):
+        AlertPolicy(evidence_threshold=0.3, evidence_offset=0.5)
+    with pytest.raises(InputError):
+        AlertPolicy(evidence_threshold=1.5)
+
+
+def test_alarm_series_matches_the_state_machine():
+    from painvision.live.alerts import alarm_series
+
+    t = np.arange(100) / FPS
+    pspi = np.r_[np.zeros(20), np.full(40, 8.0), np.zeros(40)]
+    prob = np.r_[np.zeros(20), np.full(20, 0.1), np.full(20, 0.9), np.zeros(40)]
+    on = alarm_series(t, pspi, prob, POLICY)
+    assert not on[:45].any() and on[45:60].all()
+    assert alarm_series(t, pspi, None, POLICY)[25:60].all()
