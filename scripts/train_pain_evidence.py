@@ -2,11 +2,12 @@
 
 1. bench/evidence-landmarks: landmark sequences of 40 training identities, 160 minutes
    (seed 11), with every look-alike of pain (``synth.scenario``).
-2. bench/evidence-rendered: rendered videos of 12 training identities, 24 minutes (seed 12),
-   read through the real MediaPipe front end (cached), so that the evidence also learns how
-   MediaPipe reports a face (``--no-rendered`` leaves it out).
-3. The network (``classifier.evidence_train``), with 15 % of the subjects of each dataset
-   held back for early stopping.
+2. bench/evidence-rendered and bench/evidence-rendered-2: rendered videos of 12 and 24
+   training identities, 24 and 48 minutes (seeds 12, 13), read through the real MediaPipe
+   front end (cached), so that the evidence also learns how MediaPipe reports a face
+   (``--no-rendered`` leaves them out).
+3. The network (``classifier.evidence_train``), each dataset weighing the same, with 15 %
+   of the subjects of each dataset held back for early stopping.
 
 Only training identities are used (the astronaut photo and its shape seeds); the held-out
 rendered benchmark (scripts/heldout_benchmark.py, Grace Hopper) never is. Writes the
@@ -18,6 +19,7 @@ Usage: python scripts/train_pain_evidence.py [--no-rendered] [--out PATH]
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import time
 from pathlib import Path
@@ -36,6 +38,8 @@ DATA = {
     "evidence-landmarks": SynthConfig(subjects=40, minutes=160.0, seed=11, heldout_share=0.0),
     "evidence-rendered": SynthConfig(subjects=12, minutes=24.0, seed=12, render=True,
                                      heldout_share=0.0),
+    "evidence-rendered-2": SynthConfig(subjects=24, minutes=48.0, seed=13, render=True,
+                                       heldout_share=0.0),
 }
 OUT = ROOT / "painvision" / "features" / "data" / "pain_evidence.json"
 
@@ -52,13 +56,15 @@ def main() -> None:
     rng = np.random.default_rng(cfg.seed)
     train, val, sizes = [], [], {}
     for name, data in DATA.items():
-        if name == "evidence-rendered" and args.no_rendered:
+        if data.render and args.no_rendered:
             continue
         path = ROOT / "bench" / name
         if not (path / "subjects.csv").exists():
             write_dataset(path, data, workers=2)
         clips = [clip_channels(c, analytic)
                  for c in load_clips(path, split="train", workers=2, prefix_subjects=True)]
+        share = 1.0 / sum(len(c.t) for c in clips)  # every dataset weighs the same in all
+        clips = [dataclasses.replace(c, weight=share) for c in clips]
         subjects = sorted({c.subject for c in clips})
         held = set(rng.choice(subjects, size=max(1, round(0.15 * len(subjects))),
                               replace=False))

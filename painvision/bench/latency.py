@@ -7,10 +7,11 @@ On one video, in one run:
   without overlapping them);
 - the **pipeline**: ``analyze_video`` end to end (decoding overlapped with the mesh,
   pose normalisation, features, scoring, no output files);
-- per-stage costs per frame: decode, face mesh, features, model (offline pass, and
-  streaming one frame at a time on one thread);
-- **live latency**, frame in -> reading out, on the streaming path: face mesh, the one
-  frame's features, one model step;
+- per-stage costs per frame: decode, face mesh, features, the default (combined) scorer's
+  live step, the learned model (offline pass, and streaming one frame at a time on one
+  thread);
+- **live latency**, frame in -> reading out, on the streaming path with the default
+  scorer: face mesh, the one frame's alignment and signals, the combined scorer's step;
 - peak resident memory, the machine, versions and device.
 
 The headline is ``pipeline fps / floor fps``.
@@ -36,6 +37,7 @@ from painvision.landmarks.facemesh import FaceMeshExtractor, FaceMeshOptions
 from painvision.landmarks.pose import align_to_template
 from painvision.landmarks.tracking import SubjectTracker
 from painvision.pipeline import analyze_video
+from painvision.scoring import create_scorer
 from painvision.types import LandmarkTrack
 
 __all__ = ["latency_markdown", "run_latency"]
@@ -129,7 +131,15 @@ def run_latency(video: str | os.PathLike[str], *, device: str = "auto",
                 step_ms.append((t3 - t2) * 1000)
     finally:
         torch.set_num_threads(threads)
-    live = np.asarray(mesh_ms) + np.asarray(feat1_ms) + np.asarray(step_ms)
+    # The default scorer's live step (analytic AUs and pain evidence) on the same frames.
+    stream = create_scorer("combined").stream()
+    combined_ms = []
+    for i in range(n):
+        t1 = time.perf_counter()
+        stream.update(float(track.t[i]), inputs.pose.aligned[i], inputs.signals[i],
+                      inputs.pose.yaw_pitch_roll[i], bool(inputs.valid[i]), neutral)
+        combined_ms.append((time.perf_counter() - t1) * 1000)
+    live = np.asarray(mesh_ms) + np.asarray(feat1_ms) + np.asarray(combined_ms)
     floor_fps = n / floor_s
     pipeline_fps = n / pipeline_s
     import cv2
@@ -144,6 +154,7 @@ def run_latency(video: str | os.PathLike[str], *, device: str = "auto",
             "features_offline": round(features_ms, 3),
             "model_offline": round(model_offline_ms, 3),
             "features_one_frame": _stats(feat1_ms), "model_step_one_thread": _stats(step_ms),
+            "combined_scorer_step": _stats(combined_ms),
             "total_pipeline": round(1000 / pipeline_fps, 3),
         },
         "model_step_share_of_face_mesh_p50": round(float(np.median(step_ms) /
@@ -178,7 +189,8 @@ def latency_markdown(r: dict) -> str:
         "| stage (ms / frame) | p50 | p95 | p99 |",
         "|---|---|---|---|",
     ]
-    for name in ("decode", "face_mesh", "features_one_frame", "model_step_one_thread"):
+    for name in ("decode", "face_mesh", "features_one_frame", "combined_scorer_step",
+                 "model_step_one_thread"):
         v = s[name]
         rows.append(f"| {name.replace('_', ' ')} | {v['p50']} | {v['p95']} | {v['p99']} |")
     rows.append(f"| features, offline pass (mean) | {s['features_offline']} | | |")

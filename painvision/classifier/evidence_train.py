@@ -4,8 +4,11 @@ The network is small and its inputs are the per-person AU measures, so what it l
 which combinations and rhythms of facial movement are pain and which are its look-alikes.
 To keep it from learning the generator instead of the face, every clip is seen several
 times with its channels rescaled (one gain per channel and clip, log-normal: a front end
-that follows some parts of a face more than others, a more or less expressive person) and
-shifted (a neutral estimated a little off), before the causal averages are taken.
+that follows some parts of a face more than others, a more or less expressive person),
+mixed a little (cross-talk: a front end that moves one region with another, as MediaPipe
+moves the brows when the jaw drops), with brows that hardly move in a quarter of the
+copies (glasses rims), and shifted (a neutral estimated a little off), before the causal
+averages are taken.
 
 Frames are weighted: pain frames by how much the face shows (a stoic's unchanging face
 cannot be learned from, and is not asked of it), frames of the look-alikes of pain twice
@@ -47,6 +50,10 @@ class EvidenceConfig:
     hidden: int = 24
     copies: int = 3
     gain_spread: float = 0.35
+    crosstalk_sd: float = 0.1
+    structured_share: float = 0.5
+    structured_max: float = 0.6
+    frozen_brow_share: float = 0.25
     offset_sd: float = 0.25
     look_alike_weight: float = 2.0
     epochs: int = 30
@@ -59,7 +66,7 @@ class EvidenceConfig:
 
 @dataclass
 class ClipChannels:
-    """One clip's per-frame evidence inputs and labels."""
+    """One clip's per-frame evidence inputs and labels (``weight``: of all its frames)."""
 
     subject: str
     t: np.ndarray
@@ -67,6 +74,7 @@ class ClipChannels:
     pain: np.ndarray
     pspi: np.ndarray
     activity: np.ndarray
+    weight: float = 1.0
 
 
 def clip_channels(clip: Clip, analytic: AnalyticScorer) -> ClipChannels:
@@ -78,13 +86,35 @@ def clip_channels(clip: Clip, analytic: AnalyticScorer) -> ClipChannels:
                         clip.labels["pain"][:n], clip.labels["pspi"][:n], act[:n])
 
 
+_BROWS = [CHANNELS.index("au4"), CHANNELS.index("au1_2")]
+#: Structured cross-talk: movements that make a face-mesh front end misread other regions
+#: (the eyes squeezing shut, a wide mouth, a broad smile, with the head tilting back) ...
+_SOURCES = [CHANNELS.index(c) for c in ("au12", "au25", "au26", "closure")]
+#: ... as brow lowering, orbit tightening and nose wrinkling (seen through MediaPipe on
+#: rendered laughs and yawns behind glasses: AU4 2-3.6, AU10 2-5.8).
+_TARGETS = [CHANNELS.index(c) for c in ("au4", "au6", "au7", "au9", "au10")]
+
+
 def _augment(x: np.ndarray, rng: np.random.Generator, cfg: EvidenceConfig) -> np.ndarray:
-    gain = np.exp(rng.normal(0.0, cfg.gain_spread, x.shape[1]))
-    gain *= np.exp(rng.normal(0.0, 0.2))  # the whole face: a more or less expressive person
-    offset = rng.normal(0.0, cfg.offset_sd, x.shape[1])
+    """One rescaled copy of a clip's channels: per-channel gains, a little cross-talk
+    between channels (a front end that moves one region with another), in a share of
+    clips brows that hardly move (glasses rims, a cap), and a neutral a little off."""
+    c = x.shape[1]
+    mix = np.diag(np.exp(rng.normal(0.0, cfg.gain_spread, c)))
+    mix += rng.normal(0.0, cfg.crosstalk_sd, (c, c)) * (1 - np.eye(c))
+    mix *= np.exp(rng.normal(0.0, 0.2))  # the whole face: a more or less expressive person
+    if rng.random() < cfg.frozen_brow_share:
+        mix[:, _BROWS] *= rng.uniform(0.0, 0.3)
+    if rng.random() < cfg.structured_share:
+        for src in _SOURCES:
+            scale = 5.0 if CHANNELS[src] == "closure" else 1.0  # closure is 0-1
+            mix[src, _TARGETS] += scale * rng.uniform(-0.1, cfg.structured_max, len(_TARGETS))
+    offset = rng.normal(0.0, cfg.offset_sd, c)
     offset[-1] *= 0.2  # closure is a share of the eye, not FACS units
-    out = x * gain + offset
+    mix[:-1, -1] = 0.0  # nothing leaks into the closure, which is measured on its own
+    out = np.nan_to_num(x) @ mix + offset
     out[:, -1] = np.clip(out[:, -1], 0.0, 1.0)
+    out[~np.isfinite(x).all(axis=1)] = np.nan
     return out
 
 
@@ -101,7 +131,7 @@ def evidence_set(clips: list[ClipChannels], cfg: EvidenceConfig, copies: int,
             pain = c.pain[ok] > 0.5
             w = np.where(pain, 0.1 + np.clip(c.pspi[ok] / 2.0, 0.0, 0.9), 1.0)
             w = np.where(np.isin(c.activity[ok], _LOOK_ALIKE_CODES) & ~pain,
-                         cfg.look_alike_weight, w)
+                         cfg.look_alike_weight, w) * c.weight
             xs.append(f[ok])
             ys.append(pain.astype(np.float32))
             ws.append(w.astype(np.float32))

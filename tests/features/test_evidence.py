@@ -120,3 +120,42 @@ def test_a_strong_laugh_and_a_yawn_do_not_alarm_and_pain_does(identity):
     assert result["laugh"][0] >= 3.0, result  # PSPI keeps its definition
     assert not result["laugh"][1] and not result["yawn"][1], result
     assert result["pain"][1], result
+
+
+def _held(values: dict[str, float], seconds: float = 3.0, pulse: dict | None = None) -> float:
+    """pain_prob after a face has held these per-person AU readings for a few seconds."""
+    t = np.arange(int(seconds * 25)) / 25.0
+    x = np.zeros((t.size, len(CHANNELS)))
+    for k, v in values.items():
+        x[:, CHANNELS.index(k)] = v
+    for k, v in (pulse or {}).items():  # laughter's mouth pulses at ~4.5 Hz
+        x[:, CHANNELS.index(k)] += v * np.abs(np.sin(np.pi * 4.5 * t))
+    return float(PainEvidence.load().prob(evidence_features(x, t))[-1])
+
+
+PAIN_FACES = {
+    "brows, lids, nose": dict(au4=2, au6=2, au7=3, au9=2, au10=1.5, closure=0.5),
+    "eyes squeezed shut": dict(au4=4, au6=3, au7=4, au9=3, au10=2.5, closure=1.0),
+    "behind glasses (no brow reading)": dict(au6=2, au7=3, au9=2.5, au10=1.5, closure=0.4),
+    "with an open mouth": dict(au4=2, au6=2, au7=3, au9=2, au10=1.5, closure=0.5, au25=2.5,
+                               au26=2),
+}
+LAUGHS = {
+    "broad, eyes squeezed": dict(au4=0.5, au6=3, au7=3, au9=3, au10=4, au12=4, au20=1.5,
+                                 au25=3, au26=2, closure=0.8),
+    "broad, brows read as lowered": dict(au4=2, au6=3, au7=3, au9=3, au10=4, au12=4, au20=1.5,
+                                         au25=3, au26=2, closure=0.8),
+    "closed mouth": dict(au6=3, au7=2, au10=2, au12=4, closure=0.6),
+}
+
+
+@pytest.mark.parametrize("face", list(PAIN_FACES))
+def test_the_shipped_evidence_reads_pain_faces_as_pain(face):
+    assert _held(PAIN_FACES[face]) >= 0.6
+
+
+@pytest.mark.parametrize("face", list(LAUGHS))
+def test_the_shipped_evidence_does_not_read_laughter_as_pain(face):
+    # a real laugh's PSPI can be as high as a grimace's: this is what keeps the alarm off
+    assert _held(LAUGHS[face]) < 0.5
+    assert _held(LAUGHS[face], pulse={"au25": 1.5, "au26": 1.5}) < 0.5
