@@ -73,6 +73,12 @@ def render_one(args: tuple) -> str:
     return str(path)
 
 
+def during(tl: Timeline, t: float) -> str:
+    """What the face was doing at ``t`` seconds."""
+    i = min(int(round(t * tl.fps)), len(tl) - 1)
+    return ACTIVITIES[int(tl.activity[i])]
+
+
 def watch(video: Path) -> list[dict]:
     log = video.with_suffix(".jsonl")
     exe = Path(sys.executable).with_name("painvision")
@@ -111,11 +117,6 @@ def main() -> None:
             pspi = tl.labels().pspi
             episodes = [(t[a], t[b - 1], float(pspi[a:b].max())) for a, b in runs(tl.pain > 0)]
             act = tl.activity
-
-            def during(x: float) -> str:
-                i = min(int(round(x * tl.fps)), len(t) - 1)
-                return ACTIVITIES[int(act[i])]
-
             false = [e for e in onsets
                      if not any(s - 1.0 <= e["t"] <= end + 2.0 for s, end, _ in episodes)]
             found = [any(s - 1.0 <= e["t"] <= end + 2.0 for e in onsets)
@@ -129,7 +130,7 @@ def main() -> None:
                 "look_alike_seconds": {a: round(float((act == ACTIVITIES.index(a)).sum())
                                                 / tl.fps, 1) for a in LOOK_ALIKES},
                 "onsets": len(onsets),
-                "false_onsets": [{"t": e["t"], "during": during(e["t"])} for e in false],
+                "false_onsets": [{"t": e["t"], "during": during(tl, e["t"])} for e in false],
                 "pain_episodes": len(episodes), "announced": int(sum(found)),
                 "shown_episodes": len(shown), "shown_announced": int(sum(shown)),
                 "onset_delay_s": [round(d, 2) for d in delays],

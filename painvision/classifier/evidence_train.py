@@ -11,7 +11,7 @@ copies (glasses rims), and shifted (a neutral estimated a little off), before th
 averages are taken.
 
 Frames are weighted: pain frames by how much the face shows (a stoic's unchanging face
-cannot be learned from, and is not asked of it), frames of the look-alikes of pain twice
+cannot be learned from, and is not asked of it), frames of the look-alikes of pain four times
 (they are where a bedside alarm goes wrong), the classes balanced.
 """
 
@@ -55,7 +55,7 @@ class EvidenceConfig:
     structured_max: float = 0.6
     frozen_brow_share: float = 0.25
     offset_sd: float = 0.25
-    look_alike_weight: float = 2.0
+    look_alike_weight: float = 4.0
     epochs: int = 30
     batch: int = 4096
     lr: float = 3e-3

@@ -433,7 +433,7 @@ def watch(
     evidence: Annotated[float, typer.Option(
         "--evidence", min=0.0, max=1.0,
         help="Smoothed pain_prob needed, beside the PSPI threshold, for an episode to start "
-             "(scorers with pain_prob).")] = 0.5,
+             "(scorers with pain_prob).")] = 0.6,
     device: Annotated[str, typer.Option(
         "--device", help="For the model: auto (the CPU: faster one frame at a time), cpu, "
                          "cuda.")] = "auto",
