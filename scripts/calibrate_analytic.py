@@ -12,6 +12,9 @@ each signal (fitted on the eyes-closed and blink frames) has been removed. AU43'
 aperture threshold is set halfway between held closure and the
 narrowest eye seen during the other AUs.
 
+AU6's gain and those of the movements outside PSPI are set by scripts/au_response.py and
+kept as they are when this script writes the calibration.
+
 Usage: python scripts/calibrate_analytic.py [--write]
 """
 
@@ -25,7 +28,7 @@ from pathlib import Path
 import numpy as np
 from scipy.optimize import nnls
 
-from painvision.features.analytic import Calibration
+from painvision.features.analytic import EXPRESSION_AUS, Calibration
 from painvision.features.baseline import estimate_baseline
 from painvision.features.geometry import SIGNAL_NAMES, au_signals
 from painvision.landmarks.pose import align_to_template
@@ -113,7 +116,15 @@ def main() -> None:
         extra={"fit": fit_stats, "aperture_ratio_closed": round(closed_level, 3),
                "aperture_ratio_open_p1": round(open_min, 3)},
     )
-    text = json.dumps(cal.to_dict(), indent=2)
+    # AU6 (which MediaPipe does not follow on a warped photo, so that NNLS gives it 0 here)
+    # and the movements outside PSPI come from scripts/au_response.py: keep them.
+    shipped = json.loads((OUT / "analytic_calibration.json").read_text(encoding="utf-8"))
+    kept = {au: g for au, g in shipped["gains"].items() if au == "au6" or au in EXPRESSION_AUS}
+    out = cal.to_dict()
+    out["gains"] = {**out["gains"], **kept}
+    if "expression_source" in shipped.get("extra", {}):
+        out["extra"]["expression_source"] = shipped["extra"]["expression_source"]
+    text = json.dumps(out, indent=2)
     print(text)
     if args.write:
         (OUT / "analytic_calibration.json").write_text(text + "\n", encoding="utf-8")
