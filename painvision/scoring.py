@@ -27,7 +27,8 @@ from painvision.features.evidence import EvidenceStream, PainEvidence
 from painvision.features.inputs import FrameInputs, Neutral
 from painvision.types import AUScores, AUSeries
 
-__all__ = ["DEFAULT_SCORER", "SCORERS", "ScoreStream", "Scorer", "Scores", "create_scorer"]
+__all__ = ["DEFAULT_SCORER", "EXPRESSION_OUTPUTS", "SCORERS", "ScoreStream", "Scorer", "Scores",
+           "create_scorer"]
 
 #: Scorer names; the first is the default.
 SCORERS: tuple[str, ...] = ("combined", "analytic", "model")

@@ -4,7 +4,7 @@ Writes the bundled sample looped K times (same frames, continuing timestamps) fo
 K, analyses each in a fresh process, and reports peak RSS and its growth per frame
 between the shortest and the longest video.
 
-    python scripts/memory_long_video.py --loops 6 12 24 [--scorer analytic|model]
+    python scripts/memory_long_video.py --loops 6 12 24 [--scorer combined|analytic|model]
 """
 
 from __future__ import annotations
@@ -52,7 +52,7 @@ def loop_video(src: Path, out: Path, loops: int) -> int:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--loops", type=int, nargs="+", default=[6, 12, 24])
-    ap.add_argument("--scorer", default="analytic", choices=["analytic", "model"])
+    ap.add_argument("--scorer", default="combined", choices=["combined", "analytic", "model"])
     ap.add_argument("--json", type=Path)
     args = ap.parse_args()
     rows = []

@@ -51,7 +51,7 @@ def main() -> None:
     ap.add_argument("--minutes", type=float, default=30.0, help="stream length (stream time)")
     ap.add_argument("--fps", type=float, default=15.0)
     ap.add_argument("--size", default="320x240")
-    ap.add_argument("--scorer", default="analytic", choices=["analytic", "model"])
+    ap.add_argument("--scorer", default="combined", choices=["combined", "analytic", "model"])
     ap.add_argument("--seed", type=int, default=13,
                     help="scenario of the looped minute (13: one pain episode among "
                          "confounders)")

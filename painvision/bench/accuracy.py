@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 from sklearn.metrics import f1_score, roc_auc_score
 
-from painvision.bench.episodes import episode_metrics, runs
+from painvision.bench.episodes import alarm_metrics, runs
 from painvision.datasets import ACTIVITIES, item_labels, load_dataset, read_landmarks
 from painvision.features.inputs import prepare_inputs
 from painvision.landmarks.cache import cached_track, default_cache_dir
@@ -88,6 +88,23 @@ def non_pain_shares(score: np.ndarray, truth: dict[str, np.ndarray], threshold: 
     return out
 
 
+def _streamed(scorer, inputs) -> tuple[np.ndarray, np.ndarray]:
+    """PSPI and pain_prob as the live monitor computes them, one frame at a time (causal
+    smoothing, AU43 only once a closure has lasted), with the recording's neutral."""
+    stream = scorer.stream()
+    n = len(inputs.t)
+    pspi = np.full(n, np.nan)
+    prob = np.full(n, np.nan)
+    for i in range(n):
+        aus, q = stream.update(float(inputs.t[i]), inputs.pose.aligned[i], inputs.signals[i],
+                               inputs.pose.yaw_pitch_roll[i], bool(inputs.valid[i]),
+                               inputs.neutral)
+        if aus is not None:
+            pspi[i] = aus.pspi
+            prob[i] = np.nan if q is None else q
+    return pspi, prob
+
+
 def activity_alarms(alarm: np.ndarray, prob: np.ndarray | None, truth: dict[str, np.ndarray],
                     t: np.ndarray) -> dict[str, dict[str, float]]:
     """Per activity (outside pain): seconds of it, alarms that started during it (false
@@ -97,8 +114,7 @@ def activity_alarms(alarm: np.ndarray, prob: np.ndarray | None, truth: dict[str,
     act = truth["activity"].astype(int)
     calm = truth["pain"] <= 0.5
     dt = float(np.median(np.diff(t))) if t.size > 1 else 0.0
-    true = runs(truth["pain"] > 0.5)
-    onsets = [a for a, b in runs(alarm) if not any(a < e and b > s for s, e in true)]
+    onsets = [a for a, _ in runs(alarm) if truth["pain"][a] <= 0.5]  # false alarms
     out = {}
     for code in np.unique(act[calm]):
         sel = calm & (act == code)
@@ -171,7 +187,9 @@ def run_accuracy(
     Scorers by name (``scoring.SCORERS``); ``weights`` is the learned model's, ``evidence``
     the combined scorer's pain evidence. The pain score for ROC-AUC, F1 and the non-pain
     shares is ``pain_prob`` where the scorer has one, else PSPI / 16. Episodes are the
-    alarms ``policy`` (default ``AlertPolicy()``) would raise; a true episode counts as
+    alarms ``policy`` (default ``AlertPolicy()``) raises on each scorer's live stream (the
+    causal PSPI and pain_prob the monitor computes, with the recording's neutral);
+    matched to the labels by ``episodes.alarm_metrics``. A true episode counts as
     *shown* when its labelled PSPI reaches the policy's onset threshold (an episode the
     face never shows that strongly is not one an alarm at that threshold can be asked to
     catch), and recall is given over all and over shown ones. Landmarks extracted from
@@ -210,12 +228,11 @@ def run_accuracy(
             pred["pspi"] = aus.pspi[:n].astype(float)
             pred["pain_score"] = score[:n].astype(float)
             p = prob[:n].astype(float) if prob is not None else None
-            alarm = alarm_series(t, pred["pspi"], p, policy)
-            episodes = episode_metrics(alarm.astype(float), truth["pain"], t, 0.5, 0.0, 0.0)
-            shown = [(a, b) for a, b in runs(truth["pain"] > 0.5)
-                     if truth["pspi"][a:b].max() >= policy.onset_threshold]
-            episodes["shown_episodes"] = len(shown)
-            episodes["shown_found"] = sum(1 for a, b in shown if alarm[a:b].any())
+            live_pspi, live_prob = _streamed(sc, inputs)
+            alarm = alarm_series(t, live_pspi[:n], live_prob[:n] if p is not None else None,
+                                 policy)
+            episodes = alarm_metrics(alarm, truth["pain"], t, truth["pspi"],
+                                     policy.onset_threshold)
             per[s].append({"subject": item.subject, "pred": pred, "truth": truth,
                            "episodes": episodes,
                            "activity": activity_alarms(alarm, p, truth, t)})

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["detect_episodes", "episode_metrics", "runs"]
+__all__ = ["alarm_metrics", "detect_episodes", "episode_metrics", "runs"]
 
 
 def runs(mask: np.ndarray) -> list[tuple[int, int]]:
@@ -57,4 +57,43 @@ def episode_metrics(score: np.ndarray, pain: np.ndarray, t: np.ndarray,
     return {
         "true_episodes": len(true), "detected_episodes": len(det), "found": found,
         "false_alarms": false_alarms, "calm_hours": calm_hours, "delays_s": delays,
+    }
+
+
+def alarm_metrics(alarm: np.ndarray, pain: np.ndarray, t: np.ndarray,
+                  pspi: np.ndarray | None = None, shown_threshold: float = 3.0
+                  ) -> dict[str, float | int | list[float]]:
+    """Episodes as a monitor's alarms announce them, for one recording.
+
+    ``alarm`` is ``(T,) bool``, on while the monitor has an episode open. Each switch-on is
+    an announcement. A labelled episode is found when an announcement falls inside it (its
+    delay: announcement time minus the episode's start), or when an alarm raised for an
+    earlier labelled episode is still on when it starts (delay 0); an alarm raised outside
+    every labelled episode (a false alarm) finds nothing, even if it lasts into one. An
+    episode is *shown* when its labelled ``pspi`` reaches ``shown_threshold``.
+    """
+    alarm = np.asarray(alarm, dtype=bool)
+    true = runs(np.asarray(pain) > 0.5)
+    inside = np.zeros(alarm.size, dtype=bool)
+    for a, b in true:
+        inside[a:b] = True
+    on = runs(alarm)
+    genuine = [(a, b) for a, b in on if inside[a]]
+    found, delays, shown, shown_found = 0, [], 0, 0
+    for a, b in true:
+        starts = [s for s, _ in genuine if a <= s < b]
+        carried = any(s < a < e for s, e in genuine)
+        hit = bool(starts) or carried
+        if hit:
+            found += 1
+            delays.append(float(t[starts[0]] - t[a]) if starts else 0.0)
+        if pspi is not None and np.nanmax(np.asarray(pspi)[a:b]) >= shown_threshold:
+            shown += 1
+            shown_found += int(hit)
+    dt = float(np.median(np.diff(t))) if t.size > 1 else 0.0
+    return {
+        "true_episodes": len(true), "detected_episodes": len(on), "found": found,
+        "false_alarms": len(on) - len(genuine),
+        "calm_hours": float((np.asarray(pain) <= 0.5).sum() * dt / 3600.0),
+        "delays_s": delays, "shown_episodes": shown, "shown_found": shown_found,
     }

@@ -89,7 +89,8 @@ def analyze(
     out: Annotated[Path, typer.Option(
         "--out", "-o", help="Directory for <stem>.csv and <stem>.json.")] = Path("out"),
     device: Annotated[str, typer.Option(
-        help="auto | cpu | cuda (auto picks CUDA when torch sees it).")] = "auto",
+        help="For --scorer model: auto | cpu | cuda (auto picks CUDA when torch sees it). "
+             "The other scorers run on the CPU without PyTorch.")] = "auto",
     neutral: Annotated[str | None, typer.Option(
         help="START:END seconds of a known neutral stretch used as the subject's baseline. "
              "Default: automatic (the subject's most frequent expression is taken as neutral).",
@@ -433,7 +434,11 @@ def watch(
     evidence: Annotated[float, typer.Option(
         "--evidence", min=0.0, max=1.0,
         help="Smoothed pain_prob needed, beside the PSPI threshold, for an episode to start "
-             "(scorers with pain_prob).")] = 0.6,
+             "(scorers with pain_prob).")] = 0.6,  # AlertPolicy's default (tested)
+    weights: Annotated[Path | None, typer.Option(
+        "--weights", help="Weights of the scorer: pain-evidence JSON for combined, model "
+                          "weights for model (default: the shipped ones).",
+        show_default=False)] = None,
     device: Annotated[str, typer.Option(
         "--device", help="For the model: auto (the CPU: faster one frame at a time), cpu, "
                          "cuda.")] = "auto",
@@ -471,7 +476,7 @@ def watch(
         raise _fail(f"{out} exists; use --append to add to it, or choose another file")
     if quiet and out is None and bind is None:
         raise _fail("--quiet with neither --out nor --serve would output nothing")
-    monitor = PainMonitor(device, neutral, policy, scorer=scorer,
+    monitor = PainMonitor(device, neutral, policy, scorer=scorer, weights=weights,
                           neutral_policy=neutral_policy, bed_region=parse_region(bed_region),
                           max_faces=max_faces)
     hub = Hub() if bind else None

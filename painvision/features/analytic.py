@@ -297,6 +297,8 @@ class AnalyticStream:
         self._med.clear()
         self._closed_since = None
         self._last_t = None
+        self._dt = 0.0
+        self.expressions = None
 
     @staticmethod
     def _prune(window: deque, t: float, span: float) -> None:

@@ -136,6 +136,9 @@ class PainEvidence:
         for name, (got, want) in shapes.items():
             if got != want:
                 raise WeightsError(f"pain evidence weights: {name} is {got}, expected {want}")
+        arrays = (self.mean, self.std, self.w1, self.b1, self.w2, np.array([self.b2]))
+        if not all(np.isfinite(a).all() for a in arrays) or (self.std <= 0).any():
+            raise WeightsError("pain evidence weights: non-finite values or a scale <= 0")
 
     @property
     def name(self) -> str:

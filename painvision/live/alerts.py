@@ -145,6 +145,7 @@ class AlertState:
         self._window: deque[tuple[float, float, float]] = deque(maxlen=max_window)
         self._above_since: float | None = None
         self._below_since: float | None = None
+        self._unlike_since: float | None = None
         self._last_face_t: float | None = None
         self._refractory_until = -math.inf
         self._episode = 0
@@ -169,6 +170,7 @@ class AlertState:
         self._refractory_until = t + self.policy.refractory_s
         self._above_since = None
         self._below_since = None
+        self._unlike_since = None
         return EpisodeEvent("offset", t, self._episode, self.smoothed or 0.0, self._started,
                             self._peak, t - self._started, reason, aus,
                             pain_prob=self.smoothed_prob)
@@ -200,15 +202,22 @@ class AlertState:
         s, q = self.smoothed, self.smoothed_prob
         if self._active:
             self._peak = max(self._peak, s)
-            low_score = s < p.offset_threshold
-            low_evidence = q is not None and q < p.evidence_offset
-            if low_score or low_evidence:
+            # Each condition has its own timer: the episode ends when either has held for
+            # offset_min_s on its own.
+            if s < p.offset_threshold:
                 if self._below_since is None:
                     self._below_since = t
-                if t - self._below_since >= p.offset_min_s - 1e-9:
-                    return self._end(t, "score_low" if low_score else "evidence_low", aus)
             else:
                 self._below_since = None
+            if q is not None and q < p.evidence_offset:
+                if self._unlike_since is None:
+                    self._unlike_since = t
+            else:
+                self._unlike_since = None
+            for since, reason in ((self._below_since, "score_low"),
+                                  (self._unlike_since, "evidence_low")):
+                if since is not None and t - since >= p.offset_min_s - 1e-9:
+                    return self._end(t, reason, aus)
             return None
         if s >= p.onset_threshold and (q is None or q >= p.evidence_threshold):
             if self._above_since is None:
@@ -222,7 +231,7 @@ class AlertState:
                     self._episode += 1
                     self._started = self._above_since
                     self._peak = s
-                self._below_since = None
+                self._below_since = self._unlike_since = None
                 return EpisodeEvent("onset", t, self._episode, s, self._started, self._peak,
                                     0.0, "", aus, resumed, q)
         else:

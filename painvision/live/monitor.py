@@ -157,8 +157,11 @@ class PainMonitor:
         self.bed_region = bed_region
         self.policy = alert or AlertPolicy()
         # PyTorch is loaded only for the learned model (~470 MB resident)
-        sc = (create_scorer(scorer, weights=weights, device=_stream_device(device))
-              if isinstance(scorer, str) else scorer)
+        if isinstance(scorer, str):
+            dev = _stream_device(device) if scorer == "model" else "cpu"  # torch: model only
+            sc = create_scorer(scorer, weights=weights, device=dev)
+        else:
+            sc = scorer
         self.scorer_name = sc.name
         self._stream = sc.stream()
         self.device = sc.device

@@ -79,15 +79,16 @@ class NeutralPolicy:
 
 
 def _signal_units(calibration: Calibration) -> np.ndarray:
-    """Per signal: how much change is one AU intensity unit (for the AU it drives most).
+    """Per signal: how much change is one AU intensity unit (for the AU it drives most,
+    whichever way: the mouth signals' gains are mostly negative, they rise with their AU).
     Signals no AU reads (the eye aperture, read as a ratio for AU43) get 1 % of an IOD,
     the scale of the others."""
     units = np.full(len(SIGNAL_NAMES), 0.01)
     for gains in calibration.gains.values():
         for s, g in gains.items():
-            if g > 0:
+            if g != 0:
                 k = SIGNAL_NAMES.index(s)
-                units[k] = min(units[k], 1.0 / g)
+                units[k] = min(units[k], 1.0 / abs(g))
     return units
 
 

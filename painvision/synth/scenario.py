@@ -36,6 +36,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
+from painvision.errors import InputError
 from painvision.synth.sequence import (
     ACTIVITIES,
     DRIVE_CHANNELS,
@@ -119,7 +120,7 @@ def random_timeline(rng: np.random.Generator, duration_s: float, fps: float,
     if rates:
         unknown = set(rates) - set(r)
         if unknown:
-            raise ValueError(f"unknown events {sorted(unknown)}: expected {sorted(r)}")
+            raise InputError(f"unknown events {sorted(unknown)}: expected {sorted(r)}")
         r.update(rates)
     n = int(round(duration_s * fps))
     t = np.arange(n) / fps

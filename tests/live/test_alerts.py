@@ -138,3 +138,12 @@ def test_alarm_series_matches_the_state_machine():
     on = alarm_series(t, pspi, prob, POLICY)
     assert not on[:45].any() and on[45:60].all()
     assert alarm_series(t, pspi, None, POLICY)[25:60].all()
+
+
+def test_watch_default_gate_is_the_policy_default():
+    import inspect
+
+    from painvision.cli.app import watch
+
+    default = inspect.signature(watch).parameters["evidence"].default
+    assert default == AlertPolicy().evidence_threshold

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from painvision.errors import InputError
 from painvision.synth.scenario import random_timeline
 from painvision.synth.sequence import ACTIVITIES, Blink, Episode, HeadMotion, Script, sample_script
 
@@ -71,7 +72,7 @@ def test_look_alikes_are_as_strong_as_real_ones():
 
 
 def test_rates_must_name_known_events():
-    with pytest.raises(ValueError):
+    with pytest.raises(InputError):
         random_timeline(np.random.default_rng(0), 10.0, 25.0, rates={"hiccup": 1.0})
 
 
