@@ -42,7 +42,7 @@ from painvision.landmarks.pose import align_to_template
 from painvision.synth.identity import Identity
 from painvision.synth.meshgen import MeshGenerator
 from painvision.synth.render import render_clip
-from painvision.synth.sequence import Episode, HeadMotion, Script
+from painvision.synth.sequence import one_action_script
 
 ROOT = Path(__file__).resolve().parent.parent
 ACTIONS = ("au1", "au4", "au6", "au7", "au9", "au10", "au12", "au15", "au20", "au26", "closure")
@@ -62,15 +62,6 @@ OWN_SIGNAL = {"au4": "brow_height", "au7": "lower_lid_drop", "au9": "ala_drop",
               "au10": "lip_drop"}
 
 
-def script(action: str) -> Script:
-    if action == "closure":
-        ep = Episode(1.2, 1.4, 2.9, 3.0, {}, eyes_closed=(1.3, 3.0))
-    else:
-        ep = Episode(1.2, 1.9, 3.2, 3.3, {action: 4.0})
-    return Script(duration_s=3.2, fps=15.0, episodes=(ep,),
-                  motion=HeadMotion(roll_deg=1.0, shift=0.01, scale=0.01))
-
-
 def falls(signals: np.ndarray, t: np.ndarray) -> dict[str, float]:
     neutral = np.nanmedian(signals[t < 1.0], axis=0)
     apex = np.nanmedian(signals[(t >= APEX[0]) & (t <= APEX[1])], axis=0)
@@ -80,12 +71,12 @@ def falls(signals: np.ndarray, t: np.ndarray) -> dict[str, float]:
 
 def generated(action: str) -> dict[str, float]:
     gen = MeshGenerator(Identity("gen", "train", "astronaut", False, 0, 0.0, 1.0))
-    tl = script(action).timeline()
+    tl = one_action_script(action).timeline()
     return falls(au_signals(gen.meshes(tl)), tl.t)
 
 
 def rendered(photo: str, action: str, folder: Path) -> dict[str, float]:
-    video = render_clip(photo, script(action), folder / f"{photo}_{action}.mp4",
+    video = render_clip(photo, one_action_script(action), folder / f"{photo}_{action}.mp4",
                         size=(480, 360), seed=11)
     _, track, _ = extract_track(video)
     return falls(au_signals(align_to_template(track.pixels()).aligned), track.t)

@@ -20,6 +20,7 @@ from painvision.types import AU_NAMES, AUSeries
 __all__ = [
     "ACTIVITIES",
     "held_closures",
+    "one_action_script",
     "write_labels",
     "DRIVE_CHANNELS",
     "EXTRA_LABELS",
@@ -237,6 +238,19 @@ def sample_script(duration_s: float = 16.0, fps: float = 25.0) -> Script:
         ),
         blinks=(Blink(1.4), Blink(7.4), Blink(14.6, 0.3)),
     )
+
+
+def one_action_script(action: str, intensity: float = 4.0) -> Script:
+    """3.2 s at 15 fps: neutral until 1.2 s, then one drive channel alone, at ``intensity``
+    from 1.9 s to the end, with slight head motion; ``"closure"`` shuts the eyes instead
+    (from 1.3 s). The AU-response checks and fits read its apex, 2.1-2.8 s, against its
+    first second."""
+    if action == "closure":
+        ep = Episode(1.2, 1.4, 2.9, 3.0, {}, eyes_closed=(1.3, 3.0))
+    else:
+        ep = Episode(1.2, 1.9, 3.2, 3.3, {action: intensity})
+    return Script(duration_s=3.2, fps=15.0, episodes=(ep,),
+                  motion=HeadMotion(roll_deg=1.0, shift=0.01, scale=0.01))
 
 
 def write_labels(path: Path, timeline: Timeline) -> None:

@@ -16,7 +16,7 @@ from painvision.features.analytic import EXPRESSION_AUS, AnalyticScorer
 from painvision.features.inputs import prepare_inputs
 from painvision.landmarks.extract import extract_track
 from painvision.synth.render import render_clip
-from painvision.synth.sequence import Episode, HeadMotion, Script
+from painvision.synth.sequence import one_action_script
 
 pytestmark = [pytest.mark.mediapipe, pytest.mark.slow]
 
@@ -25,23 +25,14 @@ CASES = {"au1": "au1_2", "au12": "au12", "au15": "au15", "au20": "au20", "au26":
          "au4": None, "au7": None, "au9": None, "closure": None}
 
 
-def _script(case: str) -> Script:
-    if case == "closure":
-        ep = Episode(1.2, 1.4, 2.9, 3.0, {}, eyes_closed=(1.3, 3.0))
-    else:
-        ep = Episode(1.2, 1.9, 3.2, 3.3, {case: 4.0})
-    return Script(duration_s=3.2, fps=15.0, episodes=(ep,),
-                  motion=HeadMotion(roll_deg=1.0, shift=0.01, scale=0.01))
-
-
 @pytest.fixture(scope="module")
 def measures(tmp_path_factory):
     d = tmp_path_factory.mktemp("expr")
     scorer = AnalyticScorer()
     out = {}
     for case in CASES:
-        video = render_clip("astronaut", _script(case), d / f"{case}.mp4", size=(320, 240),
-                            seed=11)
+        video = render_clip("astronaut", one_action_script(case), d / f"{case}.mp4",
+                            size=(320, 240), seed=11)
         _, track, _ = extract_track(video)
         inputs = prepare_inputs(track, neutral=(0.0, 1.0))
         ex = scorer.expressions(inputs.signals, track.t, inputs.valid, inputs.neutral.baseline)
