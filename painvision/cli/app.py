@@ -197,7 +197,7 @@ def analyze(
         table = Table(title="painvision analyze", title_justify="left")
         with_prob = any(r[1]["pain_prob"] for r in results)
         cols = ["video", "frames", "face", "mean PSPI", "p95", "max", "PSPI≥3"]
-        for col in cols + (["pain_prob≥0.5"] if with_prob else []):
+        for col in cols + (["pain_\nprob\n≥0.5"] if with_prob else []):
             table.add_column(col, justify="left" if col == "video" else "right",
                              no_wrap=col == "video")
         for video, summary, _, _ in results:
