@@ -75,6 +75,7 @@ class Scorer(Protocol):
 
 class _GeometricStream:
     def __init__(self, analytic: AnalyticScorer, evidence: PainEvidence | None) -> None:
+        self._analytic = analytic
         self._au = AnalyticStream(analytic)
         self._ev = EvidenceStream(evidence, analytic) if evidence is not None else None
         self.expressions: dict[str, float] | None = None
@@ -86,8 +87,11 @@ class _GeometricStream:
 
     def update(self, t: float, aligned: np.ndarray, signals: np.ndarray, ypr: np.ndarray,
                valid: bool, neutral: Neutral) -> tuple[AUScores | None, float | None]:
-        aus = self._au.update(t, signals, valid, neutral.baseline)
-        prob = (self._ev.update(t, signals, valid, neutral.baseline)
+        # the frame's AU readings once, for the AUs and the evidence alike
+        raw, ap = self._analytic.raw(np.asarray(signals)[None, :], np.array([valid]),
+                                     neutral.baseline)
+        aus = self._au.update_raw(t, raw[0], float(ap[0]))
+        prob = (self._ev.update_raw(t, raw[0], float(ap[0]))
                 if self._ev is not None else None)
         self.expressions = self._au.expressions if aus is not None else None
         return aus, (prob if aus is not None else None)
@@ -108,13 +112,11 @@ class GeometricScorer:
 
     def score(self, inputs: FrameInputs) -> Scores:
         a = self.analytic
-        aus = a.score(inputs.signals, inputs.t, inputs.valid, inputs.neutral.baseline)
-        expressions = a.expressions(inputs.signals, inputs.t, inputs.valid,
-                                    inputs.neutral.baseline)
-        prob = (self.evidence.score(inputs.signals, inputs.t, inputs.valid,
-                                    inputs.neutral.baseline, a)
+        raw, ap = a.raw(inputs.signals, inputs.valid, inputs.neutral.baseline)  # once
+        prob = (self.evidence.prob_from_raw(raw, ap, inputs.t)
                 if self.evidence is not None else None)
-        return Scores(aus, prob, expressions)
+        return Scores(a.series_from_raw(raw, ap, inputs.t), prob,
+                      a.expressions_from_raw(raw, ap, inputs.t))
 
     def stream(self) -> ScoreStream:
         return _GeometricStream(self.analytic, self.evidence)
@@ -127,18 +129,6 @@ class GeometricScorer:
                                   "trained_by": info.get("trained_by"),
                                   "datasets": info.get("datasets")}
         return d
-
-
-class _ModelStreamAdapter:
-    def __init__(self, stream) -> None:
-        self._s = stream
-        self.expressions: dict[str, float] | None = None
-
-    def reset(self) -> None:
-        self._s.reset()
-
-    def update(self, t, aligned, signals, ypr, valid, neutral):
-        return self._s.update(t, aligned, signals, ypr, valid, neutral)
 
 
 class LearnedScorer:
@@ -160,7 +150,7 @@ class LearnedScorer:
     def stream(self) -> ScoreStream:
         from painvision.classifier.scorer import ModelStream
 
-        return _ModelStreamAdapter(ModelStream(self.model))
+        return ModelStream(self.model)
 
     def describe(self) -> dict[str, object]:
         return {"weights": str(self.model.weights), "model": self.model.config.get("model")}

@@ -85,6 +85,9 @@ class ModelStream:
     features. State: one fixed-size cache per layer.
     """
 
+    #: the model measures no movements outside PSPI (``scoring.ScoreStream``)
+    expressions: dict[str, float] | None = None
+
     def __init__(self, scorer: ModelScorer) -> None:
         self.scorer = scorer
         self._state = scorer.model.init_state(1, scorer.device)

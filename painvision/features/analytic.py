@@ -247,7 +247,10 @@ class AnalyticScorer:
         sig = np.asarray(signals, dtype=np.float64)
         if sig.ndim != 2 or sig.shape[1] != len(SIGNAL_NAMES):
             raise InputError(f"signals must be (T, {len(SIGNAL_NAMES)}), got {sig.shape}")
-        raw, ap = self.raw(sig, valid, baseline)
+        return self.series_from_raw(*self.raw(sig, valid, baseline), t)
+
+    def series_from_raw(self, raw: np.ndarray, ap: np.ndarray, t: np.ndarray) -> AUSeries:
+        """``score`` from ``raw``'s output (for callers that also need the raw values)."""
         out = {}
         for j, au in enumerate(GRADED_AUS):
             out[au] = np.clip(smooth(raw[:, j], t, self.median_s, self.mean_s), 0.0, 5.0)
@@ -259,7 +262,11 @@ class AnalyticScorer:
                     baseline: Baseline) -> dict[str, np.ndarray]:
         """The movements outside PSPI (``EXPRESSION_AUS``, 0-5, smoothed as the PSPI AUs)
         and ``au45`` (blinks, 0/1), each ``(T,) float32``, NaN where not valid."""
-        raw, ap = self.raw(signals, valid, baseline)
+        return self.expressions_from_raw(*self.raw(signals, valid, baseline), t)
+
+    def expressions_from_raw(self, raw: np.ndarray, ap: np.ndarray, t: np.ndarray
+                             ) -> dict[str, np.ndarray]:
+        """``expressions`` from ``raw``'s output."""
         out = {}
         for j, au in enumerate(ALL_GRADED):
             if au in EXPRESSION_AUS:
@@ -309,6 +316,13 @@ class AnalyticStream:
                baseline: Baseline) -> AUScores | None:
         """Scores of the frame at ``t`` (seconds, increasing), or None if not valid."""
         raw, ap = self.scorer.raw(np.asarray(signals)[None, :], np.array([valid]), baseline)
+        return self.update_raw(t, raw[0], float(ap[0]))
+
+    def update_raw(self, t: float, raw: np.ndarray, ap: float) -> AUScores | None:
+        """``update`` from the frame's row of ``AnalyticScorer.raw`` (``(11,)``, NaN when
+        the frame is not valid) and its aperture ratio."""
+        raw = np.asarray(raw)[None, :]
+        ap = np.array([ap])
         if self._last_t is not None and t > self._last_t:
             self._dt = t - self._last_t
         self._last_t = t

@@ -194,7 +194,10 @@ class PainEvidence:
         """``(T,) float32`` pain_prob of a sequence, NaN where the frame is not valid."""
         if len(signals) != len(t):
             raise InputError(f"signals ({len(signals)}) and t ({len(t)}) differ in length")
-        raw, ap = analytic.raw(signals, valid, baseline)
+        return self.prob_from_raw(*analytic.raw(signals, valid, baseline), t)
+
+    def prob_from_raw(self, raw: np.ndarray, ap: np.ndarray, t: np.ndarray) -> np.ndarray:
+        """``score`` from ``AnalyticScorer.raw``'s output."""
         return self.prob(evidence_features(evidence_channels(raw, ap), np.asarray(t, float)))
 
 
@@ -214,9 +217,11 @@ class EvidenceStream:
     def update(self, t: float, signals: np.ndarray, valid: bool, baseline: Baseline
                ) -> float | None:
         """pain_prob of the frame at ``t``, None when it is not valid."""
-        if not valid:
-            self._avg.update(t, None)
-            return None
-        raw, ap = self.analytic.raw(np.asarray(signals)[None, :], np.array([True]), baseline)
-        f = self._avg.update(t, evidence_channels(raw, ap)[0])
+        raw, ap = self.analytic.raw(np.asarray(signals)[None, :], np.array([valid]), baseline)
+        return self.update_raw(t, raw[0], float(ap[0]))
+
+    def update_raw(self, t: float, raw: np.ndarray, ap: float) -> float | None:
+        """``update`` from the frame's row of ``AnalyticScorer.raw`` (NaN when the frame is
+        not valid) and its aperture ratio."""
+        f = self._avg.update(t, evidence_channels(raw[None, :], np.array([ap]))[0])
         return None if f is None else float(self.evidence.prob(f[None])[0])
