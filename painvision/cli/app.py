@@ -103,8 +103,10 @@ def analyze(
     weights: Annotated[Path | None, typer.Option(
         help="Weights of the scorer: pain-evidence JSON for combined, model weights for "
              "model (default: the shipped ones).", show_default=False)] = None,
-    max_faces: Annotated[int, typer.Option(min=1, max=8, help="Faces MediaPipe looks for per frame "
-                                           "(the subject is followed among them).")] = 2,
+    max_faces: Annotated[int, typer.Option(min=1, max=8, help="Faces meshed per frame. 1: the "
+                                           "subject alone, other people looked for about once "
+                                           "a second (fastest); more: every face on every "
+                                           "frame.")] = 1,
     overwrite: Annotated[bool, typer.Option(help="Replace existing output files.")] = False,
     workers: Annotated[int, typer.Option(min=1, help="Videos analysed in parallel processes "
                                          "(each runs its own face mesh).")] = 1,
@@ -451,7 +453,9 @@ def watch(
         "--bed-region", help="X0,Y0,X1,Y1 (shares of the image): only a face centred "
                              "there can be the patient.")] = None,
     max_faces: Annotated[int, typer.Option(
-        "--max-faces", min=1, max=10, help="Faces to look for (patient and visitors).")] = 3,
+        "--max-faces", min=1, max=10, help="Faces meshed per frame. 1: the patient alone, "
+                                           "visitors looked for about once a second (fastest); "
+                                           "more: every face on every frame.")] = 1,
 ) -> None:
     """Monitor a patient live: JSON lines on stdout, optional local HTTP feed."""
     import signal

@@ -7,9 +7,9 @@ from collections.abc import Callable, Iterator
 
 import numpy as np
 
-from painvision.io.video import FrameReader, VideoInfo, prefetch, probe_video
-from painvision.landmarks.facemesh import FaceMeshExtractor, FaceMeshOptions
-from painvision.landmarks.tracking import SubjectTracker
+from painvision.io.video import Frame, FrameReader, VideoInfo, prefetch, probe_video
+from painvision.landmarks.facemesh import FaceMeshOptions, fit_frame
+from painvision.landmarks.subject import SubjectFrontEnd
 from painvision.types import N_LANDMARKS, LandmarkTrack
 
 __all__ = ["Progress", "TrackReader", "concat_tracks", "extract_track"]
@@ -42,7 +42,7 @@ class TrackReader:
         total = max(info.frame_count // self.stride
                     + (1 if info.frame_count % self.stride else 0), 1)
         empty = np.full((N_LANDMARKS, 3), np.nan, dtype=np.float32)
-        tracker = SubjectTracker()
+        options = self.options or FaceMeshOptions()
         reader = FrameReader(self.path, stride=self.stride, fps=self.fps)
         done = 0
         buf = np.empty((self.chunk, N_LANDMARKS, 3), np.float32)
@@ -59,14 +59,20 @@ class TrackReader:
                                  n_faces=counts[:k].copy(), width=info.width,
                                  height=info.height)
 
-        with FaceMeshExtractor(self.options) as mesh:
-            for frame in prefetch(reader):  # decode in a thread, overlapped with the mesh
-                faces = mesh.process(frame.image_bgr)
-                pick = tracker.select(faces, frame.t)
-                buf[n] = faces[pick] if pick is not None else empty
+        def fitted(frames: Iterator[Frame]) -> Iterator[Frame]:
+            # big frames are downscaled in the decoding thread: the queue holds small ones
+            for f in frames:
+                small = fit_frame(f.image_bgr, options.max_side)
+                yield f if small is f.image_bgr else Frame(f.index, f.t, small)
+
+        with SubjectFrontEnd(options) as front:
+            # decode (and downscale) in a thread, overlapped with the mesh
+            for frame in prefetch(fitted(iter(reader))):
+                found = front.process(frame.image_bgr, frame.t)
+                buf[n] = found.landmarks if found.landmarks is not None else empty
                 times[n] = frame.t
                 indices[n] = frame.index
-                counts[n] = len(faces)
+                counts[n] = found.n_faces
                 n += 1
                 done += 1
                 if self.on_progress is not None:

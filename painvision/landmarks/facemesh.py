@@ -16,7 +16,7 @@ from painvision.types import N_LANDMARKS
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["FaceMeshExtractor", "FaceMeshOptions", "frame_confidence"]
+__all__ = ["FaceDetector", "FaceMeshExtractor", "FaceMeshOptions", "fit_frame", "frame_confidence"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,18 +24,29 @@ class FaceMeshOptions:
     """Front-end settings; they are part of what a landmark cache is keyed by.
 
     Attributes:
-        max_faces: faces MediaPipe reports per frame. 2 lets the subject tracker tell
-            the subject from a visitor; 1 is faster (the detector then only runs when
-            tracking is lost).
+        max_faces: faces the mesh follows per frame. 1 (the default) meshes the subject
+            alone, in tracking mode, and looks for other people with the face detector
+            every ``scan_every_s`` (see ``landmarks.subject``); more than 1 meshes every
+            face on every frame, which makes MediaPipe run its detector on each frame in
+            which it finds fewer faces than that (about twice the cost with 2).
         static_image_mode: run detection on every frame (photos) instead of tracking.
         min_detection_confidence: MediaPipe's face-detector threshold.
         min_tracking_confidence: below this MediaPipe drops the track and re-detects.
+        scan_every_s: seconds between looks for other people (visitors, staff) with the
+            face detector on a small copy of the frame, when ``max_faces`` is 1; the
+            subject is also looked for this way, every 0.25 s at most, while it is not
+            found. 0: never (other faces are then neither counted nor told apart).
+        max_side: frames whose longer side exceeds this many pixels are downscaled to
+            it before the mesh (normalised landmarks do not change; the mesh reads a
+            192-pixel crop of the face anyway). 0: never.
     """
 
-    max_faces: int = 2
+    max_faces: int = 1
     static_image_mode: bool = False
     min_detection_confidence: float = 0.5
     min_tracking_confidence: float = 0.5
+    scan_every_s: float = 1.0
+    max_side: int = 1280
 
     def __post_init__(self) -> None:
         if self.max_faces < 1:
@@ -44,6 +55,11 @@ class FaceMeshOptions:
             v = getattr(self, name)
             if not 0.0 <= v <= 1.0:
                 raise InputError(f"{name} must be in [0, 1], got {v}")
+        if not self.scan_every_s >= 0.0:
+            raise InputError(f"scan_every_s must be >= 0, got {self.scan_every_s}")
+        if self.max_side != 0 and self.max_side < 160:
+            raise InputError(f"max_side must be 0 (never downscale) or >= 160 pixels, "
+                             f"got {self.max_side}")
 
     def to_dict(self) -> dict[str, object]:
         return {
@@ -52,6 +68,8 @@ class FaceMeshOptions:
             "min_detection_confidence": self.min_detection_confidence,
             "min_tracking_confidence": self.min_tracking_confidence,
             "refine_landmarks": True,
+            "scan_every_s": self.scan_every_s,
+            "max_side": self.max_side,
         }
 
 
@@ -89,16 +107,71 @@ class _NativeStderrMute:
         self._saved = None
 
 
-def _import_mediapipe():
+def _import_mediapipe(solution: str = "face_mesh"):
     os.environ.setdefault("GLOG_minloglevel", "2")
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     try:
-        from mediapipe.python.solutions import face_mesh
+        from mediapipe.python import solutions
     except ImportError as exc:  # pragma: no cover - depends on the environment
         raise DependencyError(
             f"mediapipe's face mesh cannot be imported ({exc}); install it with `make setup`"
         ) from exc
-    return face_mesh
+    return getattr(solutions, solution)
+
+
+def fit_frame(image: np.ndarray, max_side: int) -> np.ndarray:
+    """``image`` downscaled (area interpolation, aspect kept) so that its longer side is at
+    most ``max_side`` pixels; the same array when it already is, or when ``max_side`` is 0.
+    Normalised landmarks found on the result hold for the original."""
+    h, w = image.shape[:2]
+    if max_side <= 0 or max(h, w) <= max_side:
+        return image
+    s = max_side / max(h, w)
+    size = (max(1, round(w * s)), max(1, round(h * s)))
+    return cv2.resize(image, size, interpolation=cv2.INTER_AREA)
+
+
+#: A face detector's box is wider than the mesh's face outline (``tracking.face_box``):
+#: 1.10 on the bundled sample's first frame, 1.04 and 1.06 on the two bundled photos.
+DETECTOR_BOX_OVER_MESH = 1.07
+
+
+class FaceDetector:
+    """MediaPipe's short-range face detector (the one the face mesh itself starts from,
+    in the wheel), on a copy of the frame at most ``side`` pixels long (it reads 128x128).
+
+    ``detect`` returns ``(centre x, centre y, width)`` boxes as shares of the image, the
+    width scaled to the mesh's face outline, so that they compare with
+    ``tracking.face_box``.
+    """
+
+    def __init__(self, min_confidence: float = 0.5, side: int = 320) -> None:
+        face_detection = _import_mediapipe("face_detection")
+        self.side = side
+        self._det = face_detection.FaceDetection(model_selection=0,
+                                                 min_detection_confidence=min_confidence)
+
+    def detect(self, frame_bgr: np.ndarray) -> list[tuple[float, float, float]]:
+        if self._det is None:
+            raise InputError("this FaceDetector is closed")
+        rgb = cv2.cvtColor(fit_frame(frame_bgr, self.side), cv2.COLOR_BGR2RGB)
+        boxes = []
+        for d in self._det.process(rgb).detections or ():
+            b = d.location_data.relative_bounding_box
+            boxes.append((b.xmin + b.width / 2, b.ymin + b.height / 2,
+                          max(b.width / DETECTOR_BOX_OVER_MESH, 1e-6)))
+        return boxes
+
+    def close(self) -> None:
+        if self._det is not None:
+            self._det.close()
+            self._det = None
+
+    def __enter__(self) -> FaceDetector:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 class FaceMeshExtractor:

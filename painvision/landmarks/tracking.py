@@ -55,24 +55,40 @@ class SubjectTracker:
 
     def select(self, faces: list[np.ndarray], t: float) -> int | None:
         """Index of the subject among ``faces`` (each ``(478, 3)``), or None."""
-        if not faces:
+        return self.select_box([face_box(f) for f in faces], t)
+
+    def select_box(self, boxes: list[tuple[float, float, float]], t: float) -> int | None:
+        """As ``select``, on ``(centre x, centre y, width)`` boxes (from ``face_box`` or a
+        face detector)."""
+        best = self.pick(boxes, t)
+        if best is not None:
+            self.commit(boxes[best], t)
+        return best
+
+    def pick(self, boxes: list[tuple[float, float, float]], t: float) -> int | None:
+        """Which box would be the subject at time ``t``, without following it."""
+        if not boxes:
             return None
-        boxes = [face_box(f) for f in faces]
         ref = self._last
         if self.home is not None and (ref is None or t - self._last_t > self.home_after_s):
             ref = self.home
         if ref is None:
             scores = [w * (1.0 - 0.5 * np.hypot(cx - 0.5, cy - 0.5)) for cx, cy, w in boxes]
-            best = int(np.argmax(scores))
-        else:
-            lx, ly, lw = ref
-            dists = [np.hypot(cx - lx, cy - ly) / lw for cx, cy, _ in boxes]
-            best = int(np.argmin(dists))
-            radius = self.max_jump
-            if ref is self.home or t - self._last_t > self.reacquire_after_s:
-                radius = self.reacquire_radius
-            if dists[best] > radius:
-                return None
-        self._last = boxes[best]
+            return int(np.argmax(scores))
+        lx, ly, lw = ref
+        dists = [np.hypot(cx - lx, cy - ly) / lw for cx, cy, _ in boxes]
+        best = int(np.argmin(dists))
+        radius = self.max_jump
+        if ref is self.home or t - self._last_t > self.reacquire_after_s:
+            radius = self.reacquire_radius
+        return None if dists[best] > radius else best
+
+    def commit(self, box: tuple[float, float, float], t: float) -> None:
+        """The subject was at ``box`` at time ``t``."""
+        self._last = box
         self._last_t = t
-        return best
+
+    @property
+    def last(self) -> tuple[float, float, float] | None:
+        """Where the subject was last seen (``(cx, cy, width)``), or None."""
+        return self._last

@@ -22,9 +22,10 @@ from painvision.errors import InputError
 from painvision.features import au_signals
 from painvision.features.analytic import Calibration
 from painvision.features.inputs import Neutral
-from painvision.landmarks.facemesh import FaceMeshExtractor, FaceMeshOptions, frame_confidence
+from painvision.landmarks.facemesh import FaceMeshOptions, frame_confidence
 from painvision.landmarks.pose import PoseAlignment, align_to_template
-from painvision.landmarks.tracking import SubjectTracker, face_box
+from painvision.landmarks.subject import SubjectFrontEnd
+from painvision.landmarks.tracking import face_box
 from painvision.live.alerts import AlertPolicy, AlertState, EpisodeEvent
 from painvision.live.neutral import AdaptiveNeutral, NeutralPolicy
 from painvision.scoring import DEFAULT_SCORER, SCORERS, Scorer, create_scorer
@@ -44,7 +45,8 @@ class Reading:
     Attributes:
         t: the frame's time (seconds, as given to ``process``).
         face_detected: the patient's face was found in this frame.
-        n_faces: faces the face mesh saw (the patient, visitors, staff).
+        n_faces: faces in view (the patient, visitors, staff), as the face mesh found them
+            in this frame or the face detector at its last look (about once a second).
         pspi: PSPI of this frame (0-16), None when not scored.
         smoothed: the alert policy's smoothed PSPI, None until there is one.
         aus: AU intensities behind ``pspi`` (FACS 0-5, AU43 0-1), None when not scored.
@@ -128,7 +130,9 @@ class PainMonitor:
         neutral_policy: warm-up and adaptation of the neutral.
         bed_region: (x0, y0, x1, y1) as shares of the image: only faces whose centre is
             inside can be the patient.
-        max_faces: faces the face mesh looks for (the patient and visitors).
+        max_faces: faces the face mesh follows on each frame; 1 (the default) follows the
+            patient alone and looks for other people about once a second (see
+            ``landmarks.subject``).
 
     ``process`` may be called from any thread (calls are serialised); ``latest`` and
     ``status`` may be read from others meanwhile.
@@ -144,7 +148,7 @@ class PainMonitor:
         weights: str | os.PathLike[str] | None = None,
         neutral_policy: NeutralPolicy | None = None,
         bed_region: tuple[float, float, float, float] | None = None,
-        max_faces: int = 3,
+        max_faces: int = 1,
     ) -> None:
         if isinstance(scorer, str) and scorer not in SCORERS:
             raise InputError(f"unknown scorer {scorer!r}: expected one of {', '.join(SCORERS)}")
@@ -175,8 +179,8 @@ class PainMonitor:
         else:
             self._neutral.collect(float(neutral))
         self._options = FaceMeshOptions(max_faces=max_faces)
-        self._mesh = FaceMeshExtractor(self._options)
-        self._tracker = SubjectTracker()
+        self._front = SubjectFrontEnd(self._options, region=bed_region)
+        self._tracker = self._front.tracker
         self._alerts = AlertState(self.policy)
         self._lock = threading.Lock()
         self._last_t: float | None = None
@@ -230,13 +234,14 @@ class PainMonitor:
             sig, mesh, boxes = [], [], []
             # Video mode, as the stream itself: MediaPipe's single-image meshes sit a
             # little apart from its tracked ones, and that offset would read as expression.
-            with FaceMeshExtractor(FaceMeshOptions(max_faces=self._options.max_faces)) as ex:
-                for frame in frames:
+            with SubjectFrontEnd(self._options, region=self.bed_region) as front:
+                for i, frame in enumerate(frames):
                     _check_frame(frame)
-                    faces = self._in_region(ex.process(frame))
-                    if not faces:
+                    # the first sighting is the largest face near the centre, then it is
+                    # followed (frames taken as 1/15 s apart)
+                    face = front.process(frame, i / 15.0).landmarks
+                    if face is None:
                         continue
-                    face = max(faces, key=lambda f: face_box(f)[2])  # the nearest face
                     al, s, valid = _measure(face, frame)
                     if valid:
                         sig.append(s)
@@ -249,17 +254,6 @@ class PainMonitor:
             logger.info("neutral calibrated from %d frames", len(sig))
 
     # -- the frame loop ----------------------------------------------------------
-    def _in_region(self, faces: list[np.ndarray]) -> list[np.ndarray]:
-        if self.bed_region is None:
-            return faces
-        x0, y0, x1, y1 = self.bed_region
-        out = []
-        for f in faces:
-            cx, cy, _ = face_box(f)
-            if x0 <= cx <= x1 and y0 <= cy <= y1:
-                out.append(f)
-        return out
-
     def _reset_streams(self) -> None:
         self._stream.reset()
 
@@ -296,18 +290,16 @@ class PainMonitor:
             return reading
 
     def _score(self, frame: np.ndarray, t: float, start: float) -> Reading:
-        all_faces = self._mesh.process(frame)
-        faces = self._in_region(all_faces)
-        idx = self._tracker.select(faces, t)
+        found = self._front.process(frame, t)
         quality: list[str] = []
         pspi = pain_prob = conf = None
         aus = pose = box = expressions = None
-        if idx is None:
-            quality.append("no_patient_face" if all_faces else "no_face")
+        lm = found.landmarks
+        if lm is None:
+            quality.append("no_patient_face" if found.n_faces else "no_face")
         else:
-            if len(all_faces) > 1:
+            if found.n_faces > 1:
                 quality.append("other_faces")
-            lm = faces[idx]
             box = face_box(lm)
             al, signals, valid = _measure(lm, frame)
             aligned, ypr = al.aligned[0], al.yaw_pitch_roll[0]
@@ -335,11 +327,11 @@ class PainMonitor:
         event = self._alerts.update(t, pspi, aus, pain_prob)
         if event is not None and event.type == "offset":
             self._last_episode_end = t
-        if pspi is not None and idx is not None:
+        if pspi is not None and lm is not None:
             self._neutral.adapt(t, signals, aligned, self._alerts.smoothed,
                                 self._alerts.active, self._last_episode_end)
         return Reading(
-            t=t, face_detected=idx is not None, n_faces=len(all_faces), pspi=pspi,
+            t=t, face_detected=lm is not None, n_faces=found.n_faces, pspi=pspi,
             smoothed=self._alerts.smoothed if pspi is not None else None, aus=aus,
             pain_prob=pain_prob, pose=pose, confidence=conf, face_box=box,
             quality=tuple(quality), in_episode=self._alerts.active, event=event,
@@ -355,7 +347,7 @@ class PainMonitor:
         """Release the face mesh. Further ``process`` calls raise."""
         with self._lock:
             if not self._closed:
-                self._mesh.close()
+                self._front.close()
                 self._closed = True
 
     def __enter__(self) -> PainMonitor:
