@@ -14,7 +14,7 @@ logger = logging.getLogger(__name__)
 
 DeviceName = Literal["auto", "cpu", "cuda"]
 
-__all__ = ["DeviceName", "check_device_name", "resolve_device"]
+__all__ = ["DeviceName", "check_device_name", "require_torch_device", "resolve_device"]
 
 
 def check_device_name(device: str) -> str:
@@ -33,18 +33,22 @@ def check_device_name(device: str) -> str:
 def resolve_device(device: str = "auto") -> torch.device:
     """Turn ``"auto" | "cpu" | "cuda" | "cuda:N"`` into a ``torch.device``.
 
-    ``auto`` picks CUDA when torch sees a usable GPU, else the CPU. ``cuda`` on a
-    machine without one falls back to the CPU with a single warning, so that a
-    bedside box keeps working when its GPU driver is gone.
+    ``auto`` picks CUDA when torch sees a usable GPU, else the CPU, and logs which.
+    ``cuda`` is a promise: on a machine where torch sees no CUDA device it is an error,
+    not a silent run on the CPU (a bedside box whose GPU driver may go away should be
+    set to ``auto``).
 
     Raises:
-        DeviceError: for a name that is none of the above.
+        DeviceError: a name that is none of the above, ``cuda`` without a CUDA device,
+            or ``cuda:N`` beyond the devices there are.
     """
     name = check_device_name(device)
     import torch
 
     if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+        dev = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+        logger.info("device auto: %s", dev)
+        return dev
     if name == "cpu":
         return torch.device("cpu")
     if torch.cuda.is_available():  # "cuda" or "cuda:N"
@@ -55,5 +59,17 @@ def resolve_device(device: str = "auto") -> torch.device:
                 f"{torch.cuda.device_count()} CUDA device(s); use 'cuda:0' or 'auto'"
             )
         return dev
-    logger.warning("CUDA was requested but torch sees no CUDA device; using the CPU")
-    return torch.device("cpu")
+    raise DeviceError(f"device {name!r} was asked for, but torch sees no CUDA device on this "
+                      "machine; use 'auto' (CUDA when present, else the CPU) or 'cpu'")
+
+
+def require_torch_device(device: str, scorer: str) -> None:
+    """Refuse a CUDA device for a scorer that runs on the CPU (all but the model), instead
+    of running on the CPU while the user believes otherwise.
+
+    Raises:
+        DeviceError: ``cuda`` or ``cuda:N`` with a scorer other than ``model``.
+    """
+    if check_device_name(device).startswith("cuda") and scorer != "model":
+        raise DeviceError(f"device {device!r}: the {scorer} scorer and the face mesh run on "
+                          "the CPU; only the model scorer (--scorer model) runs on CUDA")

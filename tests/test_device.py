@@ -5,7 +5,7 @@ import logging
 import pytest
 import torch
 
-from painvision.device import resolve_device
+from painvision.device import require_torch_device, resolve_device
 from painvision.errors import DeviceError
 
 
@@ -15,12 +15,27 @@ def test_auto_and_cpu():
     assert resolve_device("auto").type == expected
 
 
-def test_cuda_without_a_gpu_falls_back_with_one_warning(caplog):
+def test_cuda_without_a_gpu_is_an_error_not_a_silent_cpu_run():
     if torch.cuda.is_available():
         pytest.skip("this machine has CUDA")
-    with caplog.at_level(logging.WARNING, logger="painvision.device"):
-        assert resolve_device("cuda").type == "cpu"
-    assert len(caplog.records) == 1 and "CUDA was requested" in caplog.records[0].message
+    with pytest.raises(DeviceError, match="no CUDA device"):
+        resolve_device("cuda")
+    with pytest.raises(DeviceError):
+        resolve_device("cuda:0")
+
+
+def test_auto_says_which_device_it_picked(caplog):
+    with caplog.at_level(logging.INFO, logger="painvision.device"):
+        dev = resolve_device("auto")
+    assert any(str(dev) in r.message for r in caplog.records)
+
+
+def test_a_cuda_device_is_refused_for_the_scorers_that_run_on_the_cpu():
+    require_torch_device("cuda", "model")  # may run on CUDA: checked when it is resolved
+    require_torch_device("auto", "combined")
+    for scorer in ("combined", "analytic"):
+        with pytest.raises(DeviceError, match="only the model scorer"):
+            require_torch_device("cuda", scorer)
 
 
 @pytest.mark.cuda

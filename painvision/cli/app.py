@@ -82,15 +82,72 @@ def _analyze_one(video: Path, out: Path, kwargs: dict) -> tuple:
     return video, analysis.summary, csv_path, json_path, None
 
 
+_progress_queue = None  # a worker process's line back to the parent's progress bar
+
+
+def _init_worker(q) -> None:
+    global _progress_queue
+    _progress_queue = q
+
+
+def _analyze_in_worker(k: int, video: Path, out: Path, kwargs: dict) -> tuple:
+    """``_analyze_one`` in a ``--jobs`` worker, telling the parent how far it is."""
+    last = [0]
+
+    def on_progress(done: int, total: int) -> None:
+        if done - last[0] >= 25 or done == total:  # ~25 messages a second at most
+            _progress_queue.put((k, done))
+            last[0] = done
+
+    try:
+        return _analyze_one(video, out, kwargs | {"on_progress": on_progress})
+    except Exception as exc:  # a bug on one video must not stop the others
+        return video, None, None, None, f"{video}: internal error: {type(exc).__name__}: {exc}"
+
+
+def _run_jobs(todo: list[tuple[Path, int]], out: Path, kwargs: dict, jobs: int,
+              progress: Progress, task: object) -> list[tuple]:
+    """Videos in ``jobs`` worker processes (one face mesh each), one progress bar over
+    all their frames; results in the order they finish."""
+    import multiprocessing as mp
+    import queue
+    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+
+    # forkserver: workers start from a clean process (no threads inherited from this one)
+    # that has imported the pipeline once
+    ctx = mp.get_context("forkserver")
+    ctx.set_forkserver_preload(["painvision.pipeline", "painvision.cli.app"])
+    q = ctx.Queue()
+    done_frames = [0] * len(todo)
+    results = []
+    with ProcessPoolExecutor(jobs, mp_context=ctx, initializer=_init_worker,
+                             initargs=(q,)) as pool:
+        pending = {pool.submit(_analyze_in_worker, k, v, out, kwargs)
+                   for k, (v, _) in enumerate(todo)}
+        while pending:
+            finished, pending = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
+            while True:
+                try:
+                    k, d = q.get_nowait()
+                except queue.Empty:
+                    break
+                done_frames[k] = max(done_frames[k], d)
+            results += [f.result() for f in finished]
+            progress.update(task, completed=sum(done_frames))
+    return results
+
+
 @app.command()
 def analyze(
-    videos: Annotated[list[Path], typer.Argument(help="Video file(s) to analyse.",
-                                                 show_default=False)],
+    videos: Annotated[list[Path], typer.Argument(
+        help="Video files, folders of videos, or folders of frame images (one video each).",
+        show_default=False)],
     out: Annotated[Path, typer.Option(
         "--out", "-o", help="Directory for <stem>.csv and <stem>.json.")] = Path("out"),
     device: Annotated[str, typer.Option(
-        help="For --scorer model: auto | cpu | cuda (auto picks CUDA when torch sees it). "
-             "The other scorers run on the CPU without PyTorch.")] = "auto",
+        help="For --scorer model: auto (CUDA when torch sees it, else the CPU) | cpu | cuda "
+             "(an error where there is no CUDA). The other scorers and the face mesh run on "
+             "the CPU.")] = "auto",
     neutral: Annotated[str | None, typer.Option(
         help="START:END seconds of a known neutral stretch used as the subject's baseline. "
              "Default: automatic (the subject's most frequent expression is taken as neutral).",
@@ -108,18 +165,21 @@ def analyze(
                                            "a second (fastest); more: every face on every "
                                            "frame.")] = 1,
     overwrite: Annotated[bool, typer.Option(help="Replace existing output files.")] = False,
-    workers: Annotated[int, typer.Option(min=1, help="Videos analysed in parallel processes "
-                                         "(each runs its own face mesh).")] = 1,
+    jobs: Annotated[int, typer.Option("--jobs", "-j", min=1, help="Videos analysed at once, "
+                                      "each in its own process with its own face mesh (about "
+                                      "one CPU core each).")] = 1,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar or table.")] = False,
 ) -> None:
     """Per-frame PSPI and action units for each VIDEO: writes OUT/<stem>.csv and OUT/<stem>.json."""
-    from painvision.device import check_device_name
+    from painvision.device import check_device_name, require_torch_device
+    from painvision.io.video import expand_inputs, probe_video
     from painvision.landmarks.facemesh import FaceMeshOptions
     from painvision.scoring import SCORERS, create_scorer
 
     neutral_s = parse_neutral(neutral)
     if scorer not in SCORERS:
         raise _fail(f"unknown scorer {scorer!r}: expected one of {', '.join(SCORERS)}")
+    videos = expand_inputs(videos)
     stems: dict[str, Path] = {}
     for v in videos:
         if v.stem in stems:
@@ -138,16 +198,30 @@ def analyze(
     try:
         options = FaceMeshOptions(max_faces=max_faces)
         check_device_name(device)  # a wrong name is an error with any scorer
+        require_torch_device(device, scorer)
         # Loaded once, here: missing or unsafe weights fail before any video is read.
         # PyTorch is loaded only for the learned model; the others run on the CPU.
         loaded = create_scorer(scorer, weights=weights, device=device)
         device = loaded.device
     except PainVisionError as exc:
         raise _fail(str(exc)) from None
-    out.mkdir(parents=True, exist_ok=True)
 
-    results = []
+    def error(message: str) -> None:
+        err_console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+
+    # A video that cannot be opened is reported at once; the others go on.
     failures = 0
+    todo: list[tuple[Path, int]] = []
+    for v in videos:
+        try:
+            info = probe_video(v)
+        except PainVisionError as exc:
+            error(str(exc))
+            failures += 1
+            continue
+        todo.append((v, max(-(-info.frame_count // stride), 1)))
+    if todo:
+        out.mkdir(parents=True, exist_ok=True)
     progress = Progress(
         TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
         TextColumn("frames"), TimeRemainingColumn(), console=err_console, disable=quiet,
@@ -155,44 +229,29 @@ def analyze(
     )
     kwargs = {"device": device, "neutral": neutral_s, "stride": stride, "scorer": loaded,
               "face_mesh": options}
-    if workers > 1 and len(videos) > 1:
-        # each process loads its own scorer
-        kwargs = kwargs | {"scorer": scorer, "weights": weights}
-        import multiprocessing as mp
-        from concurrent.futures import ProcessPoolExecutor, as_completed
+    results = []
+    with progress:
+        label = todo[0][0].name if len(todo) == 1 else f"{len(todo)} videos"
+        task = progress.add_task(label, total=sum(n for _, n in todo))
+        if jobs > 1 and len(todo) > 1:
+            # each process loads its own scorer
+            found = _run_jobs(todo, out, kwargs | {"scorer": scorer, "weights": weights},
+                              min(jobs, len(todo)), progress, task)
+        else:
+            found, base = [], 0
+            for video, frames in todo:
+                def on_progress(d: int, total: int, _base=base) -> None:
+                    progress.update(task, completed=_base + d)
 
-        with progress, ProcessPoolExecutor(min(workers, len(videos)),
-                                           mp_context=mp.get_context("spawn")) as pool:
-            task = progress.add_task("videos", total=len(videos))
-            futures = {pool.submit(_analyze_one, v, out, kwargs): v for v in videos}
-            order = {v: k for k, v in enumerate(videos)}
-            done = []
-            for fut in as_completed(futures):
-                video, summary, csv_path, json_path, error = fut.result()
-                progress.advance(task)
-                if error:
-                    err_console.print(f"[bold red]error:[/] {error}", highlight=False,
-                                      soft_wrap=True)
-                    failures += 1
-                else:
-                    done.append((video, summary, csv_path, json_path))
-            results = sorted(done, key=lambda r: order[r[0]])
-    else:
-        with progress:
-            for video in videos:
-                task = progress.add_task(video.name, total=None)
-
-                def on_progress(d: int, total: int, _task=task) -> None:
-                    progress.update(_task, completed=d, total=total)
-
-                video, summary, csv_path, json_path, error = _analyze_one(
-                    video, out, kwargs | {"on_progress": on_progress})
-                if error:
-                    progress.remove_task(task)
-                    err_console.print(f"[bold red]error:[/] {error}", highlight=False,
-                                      soft_wrap=True)
-                    failures += 1
-                    continue
+                found.append(_analyze_one(video, out, kwargs | {"on_progress": on_progress}))
+                base += frames
+                progress.update(task, completed=base)
+        order = {v: k for k, (v, _) in enumerate(todo)}
+        for video, summary, csv_path, json_path, err in sorted(found, key=lambda r: order[r[0]]):
+            if err:
+                error(err)
+                failures += 1
+            else:
                 results.append((video, summary, csv_path, json_path))
 
     if results and not quiet:
@@ -443,7 +502,7 @@ def watch(
         show_default=False)] = None,
     device: Annotated[str, typer.Option(
         "--device", help="For the model: auto (the CPU: faster one frame at a time), cpu, "
-                         "cuda.")] = "auto",
+                         "cuda (an error where there is no CUDA).")] = "auto",
     threshold: Annotated[float, typer.Option(
         "--threshold", help="Smoothed PSPI at which an episode starts.")] = 3.0,
     refractory: Annotated[str, typer.Option(
@@ -460,11 +519,13 @@ def watch(
     """Monitor a patient live: JSON lines on stdout, optional local HTTP feed."""
     import signal
 
+    from painvision.device import require_torch_device
     from painvision.live import AlertPolicy, NeutralPolicy, PainMonitor
     from painvision.live.server import Hub, LocalServer, parse_bind
     from painvision.live.sources import parse_source
     from painvision.live.watch import JsonLines, StopFlag, run_watch
 
+    require_torch_device(device, scorer)
     spec = parse_source(source)
     every_s = parse_seconds(every, "--every")
     policy = AlertPolicy(onset_threshold=threshold,

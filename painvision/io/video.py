@@ -25,8 +25,8 @@ from painvision.errors import InputError, VideoError  # noqa: E402
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
 
-__all__ = ["IMAGE_EXTENSIONS", "Frame", "FrameReader", "VideoInfo", "image_files", "iter_frames",
-           "prefetch", "probe_video"]
+__all__ = ["IMAGE_EXTENSIONS", "VIDEO_EXTENSIONS", "Frame", "FrameReader", "VideoInfo",
+           "expand_inputs", "image_files", "iter_frames", "prefetch", "probe_video"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,8 +64,25 @@ class Frame:
 
 #: Frame files read from a folder (an image sequence, as in the UNBC archive).
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp")
+#: Files taken for videos when a folder of videos is given (``expand_inputs``).
+VIDEO_EXTENSIONS = (".mp4", ".m4v", ".mov", ".avi", ".mkv", ".webm", ".mpg", ".mpeg", ".wmv")
 #: Frame rate of an image sequence when none is given.
 SEQUENCE_FPS = 30.0
+
+
+def expand_inputs(paths: list[Path]) -> list[Path]:
+    """The videos named by ``paths``: a file is itself; a folder holding video files
+    (``VIDEO_EXTENSIONS``, not recursive) stands for them, in name order; any other folder
+    is one video given as a sequence of frame images."""
+    out: list[Path] = []
+    for p in map(Path, paths):
+        if p.is_dir():
+            videos = sorted(f for f in p.iterdir()
+                            if f.is_file() and f.suffix.lower() in VIDEO_EXTENSIONS)
+            out += videos or [p]
+        else:
+            out.append(p)
+    return out
 
 
 def image_files(folder: str | os.PathLike[str]) -> list[Path]:

@@ -149,16 +149,19 @@ def test_bad_options_fail_cleanly(short_clip, tmp_path, args):
     assert not (tmp_path / "o" / "short.csv").exists()
 
 
-def test_cuda_request_on_a_cpu_machine_falls_back_with_a_warning(short_clip, tmp_path):
+@pytest.mark.parametrize("scorer", ["model", "combined"])
+def test_cuda_on_a_machine_without_it_is_a_one_line_error(short_clip, tmp_path, scorer):
     import torch
 
-    if torch.cuda.is_available():
+    if torch.cuda.is_available() and scorer == "model":
         pytest.skip("this machine has CUDA")
-    res = run("analyze", str(short_clip), "--out", str(tmp_path), "-q", "--device", "cuda",
-              "--scorer", "model")
-    assert res.returncode == 0, res.stderr
-    assert "CUDA was requested" in res.stderr
-    assert json.loads((tmp_path / "short.json").read_text())["model"]["device"] == "cpu"
+    res = run("analyze", str(short_clip), "--out", str(tmp_path / "o"), "--device", "cuda",
+              "--scorer", scorer)
+    assert res.returncode == 2
+    lines = [line for line in res.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error:"), res.stderr
+    assert ("no CUDA device" if scorer == "model" else "only the model scorer") in lines[0]
+    assert not (tmp_path / "o").exists()
 
 
 def test_version_and_help():
@@ -167,14 +170,28 @@ def test_version_and_help():
     assert res.returncode == 0 and "--neutral" in res.stdout
 
 
-def test_workers_give_the_same_outputs_as_one_process(short_clip, no_face_clip, tmp_path):
+def test_jobs_give_the_same_outputs_and_a_bad_video_stops_no_other(short_clip,
+                                                                    no_face_clip, tmp_path):
     import shutil
 
-    a = tmp_path / "a.mp4"
-    shutil.copy(short_clip, a)
-    videos = [str(a), str(no_face_clip)]
-    one = run("analyze", *videos, "--out", str(tmp_path / "one"), "-q")
-    two = run("analyze", *videos, "--out", str(tmp_path / "two"), "-q", "--workers", "2")
-    assert one.returncode == two.returncode == 0, two.stderr
-    for name in ("a.csv", "noface.csv"):
+    videos = tmp_path / "videos"
+    videos.mkdir()
+    for name in ("a.mp4", "b.mp4"):
+        shutil.copy(short_clip, videos / name)
+    shutil.copy(no_face_clip, videos / "c.mp4")
+    (videos / "bad.mp4").write_text("not a video\n")
+    (videos / "notes.txt").write_text("not taken for a video\n")
+    one = run("analyze", str(videos), "--out", str(tmp_path / "one"), "-q")
+    two = run("analyze", str(videos), "--out", str(tmp_path / "two"), "-q", "--jobs", "2")
+    for res in (one, two):
+        assert res.returncode == 1  # one video failed ...
+        lines = [line for line in res.stderr.splitlines() if line.strip()]
+        assert len(lines) == 1 and "bad.mp4" in lines[0], res.stderr  # ... said in one line
+        assert "Traceback" not in res.stderr
+    for name in ("a.csv", "b.csv", "c.csv", "a.json"):  # ... and the others were analysed
+        assert (tmp_path / "one" / name).exists()
+    for name in ("a.csv", "b.csv", "c.csv"):
         assert (tmp_path / "one" / name).read_text() == (tmp_path / "two" / name).read_text()
+    assert not (tmp_path / "two" / "bad.csv").exists()
+    assert sorted(p.name for p in (tmp_path / "two").iterdir()) == [
+        "a.csv", "a.json", "b.csv", "b.json", "c.csv", "c.json"]
