@@ -116,9 +116,9 @@ class SubjectFrontEnd:
             if k is not None:
                 target = boxes[k]
                 others = [b for b in seen if b is not target]
-        meshed = self._mesh.process(image)
+        meshed = [(f, face_box(f)) for f in self._mesh.process(image)]
         n_mesh = len(meshed)
-        faces = [f for f in meshed if self._inside(face_box(f))]
+        faces = [fb for fb in meshed if self._inside(fb[1])]
         pick = self._choose(faces, t, target)
         tries = 0
         # The mesh is on somebody else while the detector sees the subject: grey the
@@ -126,18 +126,21 @@ class SubjectFrontEnd:
         while pick is None and target is not None and tries < RETRIES:
             tries += 1
             self.retries += 1
-            hide = others + [face_box(f) for f in meshed]
-            meshed = self._mesh.process(_grey_out(image, hide, target))
-            faces = [f for f in meshed if self._inside(face_box(f))]
+            hide = others + [b for _, b in meshed]
+            meshed = [(f, face_box(f)) for f in
+                      self._mesh.process(_grey_out(image, hide, target))]
+            faces = [fb for fb in meshed if self._inside(fb[1])]
             pick = self._choose(faces, t, target)
         self._missing = pick is None
         if pick is None:
             return SubjectFace(None, max(n_mesh, self._seen))
-        self.tracker.commit(face_box(faces[pick]), t)
-        return SubjectFace(faces[pick], max(n_mesh, len(faces), self._seen))
+        face, box = faces[pick]
+        self.tracker.commit(box, t)
+        return SubjectFace(face, max(n_mesh, len(meshed), self._seen))
 
-    def _choose(self, faces: list[np.ndarray], t: float, target: Box | None) -> int | None:
-        boxes = [face_box(f) for f in faces]
+    def _choose(self, faces: list[tuple[np.ndarray, Box]], t: float,
+                target: Box | None) -> int | None:
+        boxes = [b for _, b in faces]
         if target is None:
             return self.tracker.pick(boxes, t)
         if not boxes:

@@ -39,3 +39,25 @@ def test_options_are_validated():
         FaceMeshOptions(max_faces=0)
     with pytest.raises(InputError):
         FaceMeshOptions(min_tracking_confidence=1.5)
+
+
+def test_landmarks_are_read_exactly_from_the_serialised_mesh(sample_video):
+    """The fast reading of MediaPipe's landmark list (from its bytes) gives the same floats
+    as reading each landmark's fields, and other layouts fall back to the fields."""
+    import cv2
+    from mediapipe.framework.formats import landmark_pb2
+
+    from painvision.landmarks.facemesh import _import_mediapipe, _landmarks_array
+
+    cap = cv2.VideoCapture(str(sample_video))
+    ok, frame = cap.read()
+    cap.release()
+    with _import_mediapipe().FaceMesh(static_image_mode=True, refine_landmarks=True) as fm:
+        face = fm.process(cv2.cvtColor(frame, cv2.COLOR_BGR2RGB)).multi_face_landmarks[0]
+    slow = np.array([(p.x, p.y, p.z) for p in face.landmark], dtype=np.float32)
+    assert slow.shape == (478, 3)
+    np.testing.assert_array_equal(_landmarks_array(face), slow)
+    odd = landmark_pb2.NormalizedLandmarkList()
+    odd.landmark.add(x=0.25, y=0.5, z=0.0, visibility=0.9)  # a field the face mesh never sets
+    odd.landmark.add(x=0.75, y=0.125)  # no z
+    np.testing.assert_array_equal(_landmarks_array(odd), [[0.25, 0.5, 0.0], [0.75, 0.125, 0.0]])

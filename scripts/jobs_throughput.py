@@ -1,0 +1,84 @@
+"""Videos per minute of ``painvision analyze --jobs N`` against ``--jobs 1``.
+
+Copies a video N times (default: the bundled sample, 4 copies) into a temporary folder,
+runs the installed command over the folder with ``--jobs 1`` and with each other job
+count, alternating, ``--repeats`` times (the best run of each counts: the machine is
+shared), start-up included, and checks that every CSV is byte for byte the one
+``--jobs 1`` wrote.
+
+    python scripts/jobs_throughput.py [--video V] [--copies 4] [--jobs 2] [--repeats 2]
+        [--json OUT]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLE = ROOT / "sample_videos" / "astronaut_pain.mp4"
+EXE = Path(sys.executable).with_name("painvision")
+
+
+def run(folder: Path, out: Path, jobs: int) -> float:
+    if out.exists():
+        shutil.rmtree(out)
+    start = time.perf_counter()
+    res = subprocess.run([str(EXE), "analyze", str(folder), "--out", str(out), "-q",
+                          "--jobs", str(jobs)], capture_output=True, text=True)
+    took = time.perf_counter() - start
+    if res.returncode != 0:
+        sys.exit(f"painvision analyze --jobs {jobs} failed: {res.stderr.strip()}")
+    return took
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--video", type=Path, default=SAMPLE)
+    ap.add_argument("--copies", type=int, default=4)
+    ap.add_argument("--jobs", type=int, nargs="+", default=[2])
+    ap.add_argument("--repeats", type=int, default=2)
+    ap.add_argument("--json", type=Path)
+    args = ap.parse_args()
+    with tempfile.TemporaryDirectory(prefix="painvision-jobs-") as tmp:
+        folder = Path(tmp) / "videos"
+        folder.mkdir()
+        for k in range(args.copies):
+            shutil.copy(args.video, folder / f"{args.video.stem}_{k}{args.video.suffix}")
+        counts = [1, *[j for j in args.jobs if j != 1]]
+        best = {j: float("inf") for j in counts}
+        for _ in range(args.repeats):
+            for j in counts:
+                best[j] = min(best[j], run(folder, Path(tmp) / f"out{j}", j))
+        identical = all(
+            (Path(tmp) / f"out{j}" / f.name).read_bytes() == f.read_bytes()
+            for j in counts[1:] for f in (Path(tmp) / "out1").glob("*.csv"))
+    per_min = {j: round(60 * args.copies / best[j], 2) for j in counts}
+    report = {
+        "video": args.video.name, "copies": args.copies, "repeats": args.repeats,
+        "seconds": {str(j): round(best[j], 2) for j in counts},
+        "videos_per_minute": {str(j): per_min[j] for j in counts},
+        "throughput_over_jobs_1": {str(j): round(per_min[j] / per_min[1], 3) for j in counts},
+        "csv_identical_to_jobs_1": identical, "cpus": os.cpu_count(),
+        "machine": platform.machine(),
+    }
+    print(f"{args.copies} copies of {args.video.name}, {os.cpu_count()} CPUs, best of "
+          f"{args.repeats}:")
+    for j in counts:
+        print(f"  --jobs {j}: {best[j]:.2f} s, {per_min[j]:.1f} videos/min, "
+              f"{per_min[j] / per_min[1]:.2f}x --jobs 1")
+    print(f"  CSVs identical to --jobs 1: {identical}")
+    if args.json:
+        args.json.write_text(json.dumps(report, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()
