@@ -643,20 +643,39 @@ def bench_accuracy(
 
 @bench_app.command("latency")
 def bench_latency(
-    video: Annotated[Path, typer.Argument(help="Video to time.", show_default=False)],
-    device: Annotated[str, typer.Option(help="auto | cpu | cuda.")] = "auto",
+    videos: Annotated[list[Path], typer.Argument(help="Video(s) to time.", show_default=False)],
+    sizes: Annotated[str, typer.Option(
+        help="Sizes to time each video at, comma-separated: native, or a height such as "
+             "480p, 1080p, 2160p (the video rescaled into a temporary file).")] = "native",
+    repeats: Annotated[int, typer.Option(min=1, help="Runs of each measurement, alternating; "
+                                         "the fastest counts.")] = 2,
+    device: Annotated[str, typer.Option(help="For the model's stages: auto | cpu | cuda.")
+    ] = "auto",
     weights: Annotated[Path | None, typer.Option(help="Model weights.", show_default=False)] = None,
     json_out: Annotated[Path | None, typer.Option("--json", help="Write the report as JSON.",
                                                   show_default=False)] = None,
     md_out: Annotated[Path | None, typer.Option("--markdown", help="Write the tables as "
                                                 "markdown.", show_default=False)] = None,
 ) -> None:
-    """Per-stage latency, throughput against the decode + MediaPipe floor, live latency."""
-    from painvision.bench.latency import latency_markdown, run_latency
+    """Throughput against the honest floor (OpenCV + MediaPipe alone), per stage and size."""
+    from painvision.bench.latency import latency_markdown, parse_sizes, run_latency
+    from painvision.device import resolve_device
     from painvision.io.video import probe_video
 
-    probe_video(video)  # a bad file fails here, in one line
-    report = run_latency(video, device=device, weights=weights)
+    try:
+        chosen = parse_sizes(sizes)
+        for v in videos:
+            probe_video(v)  # a bad file fails here, in one line
+        resolve_device(device)  # cuda without CUDA fails here, not in the measuring process
+    except PainVisionError as exc:
+        raise _fail(str(exc)) from None
+    progress = Progress(TextColumn("[bold]{task.description}"), console=err_console,
+                        transient=True)
+    with progress:
+        task = progress.add_task("timing")
+        report = run_latency(videos, sizes=chosen, device=device, weights=weights,
+                             repeats=repeats,
+                             on_step=lambda s: progress.update(task, description=f"timing {s}"))
     _write_reports(report, latency_markdown(report), json_out, md_out)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterator
 
+import cv2
 import numpy as np
 
 from painvision.io.video import Frame, FrameReader, VideoInfo, prefetch, probe_video
@@ -59,19 +60,21 @@ class TrackReader:
                                  n_faces=counts[:k].copy(), width=info.width,
                                  height=info.height)
 
-        def fitted(frames: Iterator[Frame]) -> Iterator[Frame]:
-            # big frames are downscaled in the decoding thread: the queue holds small ones
+        def prepared(frames: Iterator[Frame]) -> Iterator[tuple[int, float, np.ndarray]]:
+            # in the decoding thread, off the mesh's path: big frames shrunk, and BGR
+            # turned into the RGB MediaPipe reads, so the queue holds what it takes
             for f in frames:
                 small = fit_frame(f.image_bgr, options.max_side)
-                yield f if small is f.image_bgr else Frame(f.index, f.t, small)
+                yield f.index, f.t, cv2.cvtColor(small, cv2.COLOR_BGR2RGB)
 
         with SubjectFrontEnd(options) as front:
-            # decode (and downscale) in a thread, overlapped with the mesh
-            for frame in prefetch(fitted(iter(reader))):
-                found = front.process(frame.image_bgr, frame.t)
+            # decode, shrink and convert in a thread, overlapped with the mesh
+            for index, t, rgb in prefetch(prepared(iter(reader)),
+                                          depth=queue_depth(info, options)):
+                found = front.process(rgb, t, rgb=True)
                 buf[n] = found.landmarks if found.landmarks is not None else empty
-                times[n] = frame.t
-                indices[n] = frame.index
+                times[n] = t
+                indices[n] = index
                 counts[n] = found.n_faces
                 n += 1
                 done += 1
@@ -83,6 +86,20 @@ class TrackReader:
         self.decoded = reader.decoded
         if n or done == 0:
             yield flush(n)
+
+
+#: Decoded frames waiting for the mesh hold at most about this many bytes (8 frames at
+#: 480x360 or 1080p, 3 at 2880x2160, 2 at 3840x2160).
+QUEUE_BYTES = 64 * 2**20
+
+
+def queue_depth(info: VideoInfo, options: FaceMeshOptions) -> int:
+    """How many frames may wait between the decoding thread and the mesh."""
+    w, h = info.width, info.height
+    if options.max_side and max(w, h) > options.max_side:
+        k = -(-max(w, h) // options.max_side)
+        w, h = w // k, h // k
+    return int(np.clip(QUEUE_BYTES // max(w * h * 3, 1), 2, 8))
 
 
 def extract_track(

@@ -99,15 +99,16 @@ class SubjectFrontEnd:
         x0, y0, x1, y1 = self.region
         return x0 <= box[0] <= x1 and y0 <= box[1] <= y1
 
-    def process(self, frame_bgr: np.ndarray, t: float) -> SubjectFace:
-        """The subject's mesh in one BGR frame at time ``t`` (seconds, increasing)."""
+    def process(self, frame_bgr: np.ndarray, t: float, *, rgb: bool = False) -> SubjectFace:
+        """The subject's mesh in one BGR frame (RGB with ``rgb=True``) at time ``t``
+        (seconds, increasing)."""
         image = fit_frame(frame_bgr, self.options.max_side)
         target: Box | None = None
         others: list[Box] = []
         if self._detector is not None and (
                 t - self._scan_t >= self.options.scan_every_s
                 or (self._missing and t - self._scan_t >= LOST_SCAN_S)):
-            seen = self._detector.detect(image)
+            seen = self._detector.detect(image, rgb=rgb)
             boxes = [b for b in seen if self._inside(b)]
             self._scan_t = t
             self._seen = len(seen)
@@ -116,7 +117,7 @@ class SubjectFrontEnd:
             if k is not None:
                 target = boxes[k]
                 others = [b for b in seen if b is not target]
-        meshed = [(f, face_box(f)) for f in self._mesh.process(image)]
+        meshed = [(f, face_box(f)) for f in self._mesh.process(image, rgb=rgb)]
         n_mesh = len(meshed)
         faces = [fb for fb in meshed if self._inside(fb[1])]
         pick = self._choose(faces, t, target)
@@ -128,7 +129,7 @@ class SubjectFrontEnd:
             self.retries += 1
             hide = others + [b for _, b in meshed]
             meshed = [(f, face_box(f)) for f in
-                      self._mesh.process(_grey_out(image, hide, target))]
+                      self._mesh.process(_grey_out(image, hide, target), rgb=rgb)]
             faces = [fb for fb in meshed if self._inside(fb[1])]
             pick = self._choose(faces, t, target)
         self._missing = pick is None

@@ -61,3 +61,18 @@ def test_landmarks_are_read_exactly_from_the_serialised_mesh(sample_video):
     odd.landmark.add(x=0.25, y=0.5, z=0.0, visibility=0.9)  # a field the face mesh never sets
     odd.landmark.add(x=0.75, y=0.125)  # no z
     np.testing.assert_array_equal(_landmarks_array(odd), [[0.25, 0.5, 0.0], [0.75, 0.125, 0.0]])
+
+
+def test_the_lean_graph_call_gives_what_mediapipes_process_gives(sample_video):
+    """FaceMeshExtractor feeds MediaPipe's graph without its wrapper's per-call overhead;
+    on the same frames, in tracking mode, the meshes are the wrapper's to the bit."""
+    from painvision.io.video import FrameReader
+
+    frames = [f.image_bgr for _, f in zip(range(30), FrameReader(sample_video), strict=False)]
+    with FaceMeshExtractor() as lean, FaceMeshExtractor() as public:
+        assert lean._lean is not None
+        public._lean = None
+        for img in frames:
+            a, b = lean.process(img), public.process(img)
+            assert len(a) == len(b) == 1
+            np.testing.assert_array_equal(a[0], b[0])

@@ -103,8 +103,10 @@ def test_big_frames_are_meshed_at_a_bounded_size(tiles):
             b = big.process(up, t).landmarks
             err_px = np.abs(a[:, :2] - b[:, :2]) * np.array([560, 320])
             assert np.median(err_px) < 1.0
-    assert fit_frame(up, 1280).shape == (731, 1280, 3)  # 2240x1280 -> longer side 1280
-    assert fit_frame(img, 1280) is img
+    assert fit_frame(up, 1920).shape == (640, 1120, 3)  # 2240x1280 halved
+    assert fit_frame(up, 700).shape == (320, 560, 3)  # a quarter
+    assert fit_frame(up[:, :2239], 1000).shape == (426, 746, 3)  # by 3, the last column left
+    assert fit_frame(img, 1920) is img
 
 
 def test_the_detector_boxes_compare_with_mesh_boxes(tiles):
