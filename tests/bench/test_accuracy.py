@@ -96,13 +96,39 @@ def test_cli_bench_accuracy_and_latency(tmp_path, short_clip):
     md = (tmp_path / "a.md").read_text()
     assert "| combined |" in md and "| activity | minutes |" in md
     res = subprocess.run([str(exe), "bench", "latency", str(short_clip), "--json",
-                          str(tmp_path / "l.json"), "--device", "cpu"],
+                          str(tmp_path / "l.json"), "--device", "cpu", "--sizes",
+                          "native,480p", "--repeats", "1"],
                          capture_output=True, text=True, timeout=600)
     assert res.returncode == 0, res.stderr
-    lat = json.loads((tmp_path / "l.json").read_text())
-    assert lat["frames"] == 45 and lat["headline"]["pipeline_over_floor"] > 0
-    assert lat["live_latency_ms"]["p95"] >= lat["live_latency_ms"]["p50"] > 0
-    assert {"torch", "mediapipe", "cpus", "device"} <= set(lat["environment"])
+    report = json.loads((tmp_path / "l.json").read_text())
+    native, big = report["runs"]
+    assert native["size"] == "native" and big["size"] == "480p"
+    assert big["resolution"][1] == 480 and big["resolution"][0] % 2 == 0
+    assert big["resolution"][0] / 480 == pytest.approx(native["resolution"][0]
+                                                       / native["resolution"][1], rel=0.01)
+    for lat in (native, big):
+        assert lat["frames"] == 45
+        h = lat["headline"]
+        assert h["pipeline_over_floor"] > 0 and h["front_end_over_floor"] > 0
+        assert set(lat["floor_ms_per_frame"]) == {"decode", "bgr_to_rgb", "face_mesh"}
+        assert lat["live_latency_ms"]["p95"] >= lat["live_latency_ms"]["p50"] > 0
+        assert lat["agreement_with_full_resolution"] is None  # nothing shrunk at these sizes
+    assert {"torch", "mediapipe", "cpus", "device"} <= set(report["environment"])
+    assert "pipeline / floor" in res.stdout and "480p" in res.stdout
     bad = subprocess.run([str(exe), "bench", "latency", str(tmp_path / "none.mp4")],
                          capture_output=True, text=True, timeout=60)
     assert bad.returncode != 0 and "Traceback" not in bad.stderr
+    for args in (["--sizes", "huge"], ["--device", "cuda"]):
+        if args[0] == "--device" and torch_has_cuda():
+            continue
+        bad = subprocess.run([str(exe), "bench", "latency", str(short_clip), *args],
+                             capture_output=True, text=True, timeout=60)
+        lines = [line for line in bad.stderr.splitlines() if line.strip()]
+        assert bad.returncode == 2 and len(lines) == 1 and lines[0].startswith("error:"), \
+            bad.stderr
+
+
+def torch_has_cuda() -> bool:
+    import torch
+
+    return torch.cuda.is_available()
