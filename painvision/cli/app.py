@@ -113,10 +113,21 @@ def _run_jobs(todo: list[tuple[Path, int]], out: Path, kwargs: dict, jobs: int,
     import queue
     from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 
-    # forkserver: workers start from a clean process (no threads inherited from this one)
-    # that has imported the pipeline once
-    ctx = mp.get_context("forkserver")
-    ctx.set_forkserver_preload(["painvision.pipeline", "painvision.cli.app"])
+    if "fork" in mp.get_all_start_methods() and kwargs.get("scorer") != "model":
+        # Forked workers start in milliseconds with MediaPipe already imported (a fresh
+        # interpreter takes about a second, as long as a short video's analysis). Safe
+        # here: nothing in this process has started a MediaPipe graph, an OpenCV worker
+        # pool or PyTorch (the combined and analytic scorers are numpy).
+        from painvision.landmarks.facemesh import _import_mediapipe
+
+        _import_mediapipe("face_mesh")
+        _import_mediapipe("face_detection")
+        ctx = mp.get_context("fork")
+    else:
+        # the learned model's PyTorch must not be forked: workers start from a clean
+        # process that has imported the pipeline once
+        ctx = mp.get_context("forkserver")
+        ctx.set_forkserver_preload(["painvision.pipeline", "painvision.cli.app"])
     q = ctx.Queue()
     done_frames = [0] * len(todo)
     results = []
