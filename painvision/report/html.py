@@ -35,13 +35,14 @@ color:var(--ink);border-bottom:1px solid var(--line);padding-bottom:4px}
 .card.alert b{color:var(--warn)}
 img.plot{width:100%;max-width:1000px;height:auto;border:1px solid var(--line);border-radius:6px}
 table{border-collapse:collapse;font-size:14px;margin:6px 0}
-th,td{border-bottom:1px solid var(--line);padding:5px 10px;text-align:right;vertical-align:top;
-white-space:nowrap}td.l{white-space:normal}
+th,td{border-bottom:1px solid var(--line);padding:5px 9px;text-align:right;vertical-align:top}
+td{white-space:nowrap}td.l{white-space:normal}
 th{background:#f1f3f5;font-weight:600}td.l,th.l{text-align:left}
 details{margin:8px 0}summary{cursor:pointer;color:var(--mute)}
 pre{font-size:12px;background:#f8f9fa;padding:8px;overflow:auto;max-height:320px}
 footer{margin-top:32px;color:var(--mute);font-size:12px}
-th button{all:inherit;cursor:pointer}th[aria-sort=ascending] button::after{content:" \\25B2"}
+th button{font:inherit;color:inherit;background:none;border:0;padding:0;cursor:pointer;
+text-align:inherit}th[aria-sort=ascending] button::after{content:" \\25B2"}
 th[aria-sort=descending] button::after{content:" \\25BC"}
 """
 
@@ -273,6 +274,7 @@ _SORT_JS = (
     "th.setAttribute('aria-sort',asc?'ascending':'descending');"
     "var rows=Array.prototype.slice.call(t.tBodies[0].rows);rows.sort(function(a,c){"
     "var x=a.cells[i].getAttribute('data-v'),y=c.cells[i].getAttribute('data-v');"
+    "if(x===''||y===''){return (x==='')-(y==='');}"  # no value: last either way
     "var nx=parseFloat(x),ny=parseFloat(y);var r=(isNaN(nx)||isNaN(ny))?"
     "String(x).localeCompare(String(y)):nx-ny;return asc?r:-r;});"
     "rows.forEach(function(r){t.tBodies[0].appendChild(r);});});});});"

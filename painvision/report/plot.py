@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from painvision.fileio import atomic_output
-from painvision.report.timeline import Span, Timeline
+from painvision.report.timeline import Span, Timeline, spans_of
 
 logger = logging.getLogger(__name__)
 
@@ -32,6 +32,7 @@ COLORS = {
     "no_face": "#6c757d",
     "pose": "#adb5bd",
     "camera": "#343a40",
+    "calibrating": "#a8dadc",
     "AU4": "#457b9d",
     "max(AU6, AU7)": "#2a9d8f",
     "max(AU9, AU10)": "#e9c46a",
@@ -105,6 +106,8 @@ def plot_png(tl: Timeline, *, dpi: int = 100) -> bytes:
 
     # what to see first: the episodes, as the monitor announced them
     alarms = [a for e in tl.episodes for a in e.alarms]
+    calibrating = ([] if tl.calibrating is None
+                   else spans_of(t, tl.calibrating & tl.face, max_step))
     handles = []
     for a_ in (ax, parts_ax):
         for s in shift(alarms):
@@ -114,6 +117,8 @@ def plot_png(tl: Timeline, *, dpi: int = 100) -> bytes:
         for s in shift(tl.pose_flagged(max_step)):
             a_.axvspan(s.start, s.end, facecolor="none", edgecolor=COLORS["pose"],
                        hatch="////", lw=0)
+        for s in shift(calibrating):
+            a_.axvspan(s.start, s.end, color=COLORS["calibrating"], alpha=0.35, lw=0)
         for s in shift(tl.camera_lost):
             a_.axvspan(s.start, s.end, color=COLORS["camera"], alpha=0.45, lw=0)
     if alarms:
@@ -152,6 +157,9 @@ def plot_png(tl: Timeline, *, dpi: int = 100) -> bytes:
     if tl.pose_flagged(max_step):
         handles.append(Patch(facecolor="white", edgecolor=COLORS["pose"], hatch="////",
                              label="head turned: unscored"))
+    if calibrating:
+        handles.append(Patch(color=COLORS["calibrating"], alpha=0.5,
+                             label="learning the neutral face"))
     if tl.camera_lost:
         handles.append(Patch(color=COLORS["camera"], alpha=0.6, label="camera lost"))
     ax.legend(handles=handles, loc="lower left", bbox_to_anchor=(0, 1.01), ncol=len(handles),

@@ -176,6 +176,8 @@ class Timeline:
             (0: none); offline exactly ``alarm_series``, from a log its ``in_episode``.
         policy: the alert policy behind them (its ``onset_threshold`` is drawn).
         camera_lost: stretches without a camera (watch logs only).
+        calibrating: ``(T,) bool`` the monitor was still learning the neutral face (watch
+            logs only; no score then), or None.
         clock_start: Unix time of ``t = 0`` where known (watch logs), for clock times.
         name: what the timeline is of (a file name).
         meta: what the report states about its making (scorer, calibration, versions...).
@@ -191,6 +193,7 @@ class Timeline:
     alarm: np.ndarray
     policy: AlertPolicy
     camera_lost: list[Span] = field(default_factory=list)
+    calibrating: np.ndarray | None = None
     clock_start: float | None = None
     name: str = ""
     meta: dict = field(default_factory=dict)
@@ -296,10 +299,7 @@ class Timeline:
             if ev is not None:
                 events.append(ev.to_dict())
             alarm[i] = state.episodes if state.active else 0
-        end = float(t[-1]) if len(t) else 0.0
-        last = state.stop(end)
-        if last is not None:
-            events.append(last.to_dict())
+        end = float(t[-1]) if len(t) else 0.0  # an episode still open ends with the video
         episodes = episodes_from_events(events, t, pspi, aus, end, "video_ends")
         return cls(t, np.asarray(pspi, dtype=np.float32), aus,
                    None if pain_prob is None else np.asarray(pain_prob, dtype=np.float32),
@@ -364,7 +364,7 @@ def _from_records(records: list[dict], name: str) -> Timeline:
     """Readings and events of a watch log, runs laid end to end on the clock."""
     base = None      # Unix time of the current run's t = 0
     origin = None    # Unix time of the timeline's t = 0
-    t, pspi, prob, face, pose_ok, in_ep = [], [], [], [], [], []
+    t, pspi, prob, face, pose_ok, in_ep, calib = [], [], [], [], [], [], []
     aus: dict[str, list] = {n: [] for n in AU_NAMES}
     events, lost, runs = [], [], []
     lost_at = None
@@ -401,6 +401,7 @@ def _from_records(records: list[dict], name: str) -> Timeline:
             face.append(bool(rec.get("face_detected")))
             pose_ok.append("pose_out_of_range" not in (rec.get("quality") or []))
             in_ep.append(bool(rec.get("in_episode")))
+            calib.append("calibrating" in (rec.get("quality") or []))
         elif rec.get("type") in ("onset", "offset"):
             ev = dict(rec)
             shift = when - float(rec_t) if rec_t is not None else 0.0
@@ -439,5 +440,6 @@ def _from_records(records: list[dict], name: str) -> Timeline:
                                              if r.get("painvision_version")), None)}}
     return Timeline(tt, pspi_a, aus_a, prob_a if np.isfinite(prob_a).any() else None,
                     np.asarray(face, dtype=bool)[order], np.asarray(pose_ok, dtype=bool)[order],
-                    episodes, alarm, policy, camera_lost=lost, clock_start=origin, name=name,
+                    episodes, alarm, policy, camera_lost=lost,
+                    calibrating=np.asarray(calib, dtype=bool)[order], clock_start=origin, name=name,
                     meta=meta)
