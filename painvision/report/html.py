@@ -30,7 +30,8 @@ h1{font-size:22px;margin:0 0 2px;color:var(--ink)}h2{font-size:17px;margin:28px 
 color:var(--ink);border-bottom:1px solid var(--line);padding-bottom:4px}
 .sub{color:var(--mute);margin:0 0 14px}.note{color:var(--mute);font-size:13px}
 .cards{display:flex;flex-wrap:wrap;gap:10px;margin:14px 0}
-.card{border:1px solid var(--line);border-radius:8px;padding:6px 12px;min-width:96px}
+.card{border:1px solid var(--line);border-radius:8px;padding:6px 10px;flex:1 1 96px;
+max-width:180px}
 .card b{display:block;font-size:21px;color:var(--ink)}.card span{font-size:12px;color:var(--mute)}
 .card.alert b{color:var(--warn)}
 img.plot{width:100%;max-width:1000px;height:auto;border:1px solid var(--line);border-radius:6px}
