@@ -152,6 +152,9 @@ def _coverage(tl: Timeline) -> str:
         ("stretches with the head turned", f"{len(flagged)}" + (
             f", longest {_dur(max(s.duration for s in flagged))}" if flagged else "")),
     ]
+    if tl.calibrating is not None:
+        rows.insert(2, ("learning the neutral face (unscored)",
+                        _pct(float(tl.calibrating.mean()) if len(tl) else None)))
     if tl.clock_start is not None:
         rows.append(("camera losses", f"{h['camera_losses']}" + (
             f", {_dur(h['camera_lost_s'])} in all" if h["camera_losses"] else "")))

@@ -146,6 +146,11 @@ def plot_png(tl: Timeline, *, dpi: int = 100) -> bytes:
 
     pspi = tl.pspi
     ax.plot(x, pspi, color=COLORS["pspi"], lw=1.3, zorder=3)
+    if not np.isfinite(pspi).any():
+        ax.text(0.5, 0.62, "no frame could be scored: no face was found"
+                if not tl.face.any() else "no frame could be scored",
+                transform=ax.transAxes, ha="center", va="center", fontsize=12,
+                color=COLORS["camera"])
     handles.insert(0, Line2D([], [], color=COLORS["pspi"], lw=1.6, label="PSPI"))
     thr = tl.policy.onset_threshold
     ax.axhline(thr, color=COLORS["threshold"], ls="--", lw=1, zorder=2)
@@ -203,7 +208,8 @@ def plot_png(tl: Timeline, *, dpi: int = 100) -> bytes:
 
         loc = mdates.AutoDateLocator()
         parts_ax.xaxis.set_major_locator(loc)
-        parts_ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(loc))
+        parts_ax.xaxis.set_major_formatter(mdates.DateFormatter(
+            "%H:%M:%S" if tl.span_s < 3600 else "%H:%M"))
         tz = datetime.fromtimestamp(tl.clock_start).astimezone().strftime("%Z")
         parts_ax.set_xlabel(f"time of day ({tz})")
     else:
