@@ -73,12 +73,21 @@ def _analyze_one(video: Path, out: Path, kwargs: dict) -> tuple:
     """Analyse one video and write its outputs; errors come back as text (picklable)."""
     from painvision.pipeline import analyze_video
 
+    kwargs = dict(kwargs)
+    visuals = kwargs.pop("visuals", None)  # --plot/--overlay/--report: painvision.report
     try:
+        if visuals:
+            visuals.prepare()
         analysis = analyze_video(video, **kwargs)
     except PainVisionError as exc:
         return video, None, None, None, str(exc)
     csv_path = analysis.to_csv(out / f"{video.stem}.csv")
     json_path = analysis.to_json(out / f"{video.stem}.json")
+    try:
+        if visuals:
+            visuals.write(analysis, video, out)
+    except PainVisionError as exc:
+        return video, None, None, None, str(exc)
     return video, analysis.summary, csv_path, json_path, None
 
 
@@ -180,11 +189,30 @@ def analyze(
                                       "each in its own process with its own face mesh (about "
                                       "one CPU core each).")] = 1,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar or table.")] = False,
+    plot: Annotated[bool, typer.Option(
+        "--plot", help="Also write OUT/<stem>.png: PSPI and pain_prob over time, the pain "
+                       "episodes as the monitor would announce them, what PSPI is made of.")
+    ] = False,
+    overlay: Annotated[bool, typer.Option(
+        "--overlay", help="Also write OUT/<stem>.overlay.mp4: the video with the tracked "
+                          "mesh, a PSPI gauge, AU bars and an episode marker, every source "
+                          "frame (with --stride N the last analysed reading is held), no "
+                          "audio. The image is pixelated and the face masked, so it can be "
+                          "shared; see --show-face.")] = False,
+    report: Annotated[bool, typer.Option(
+        "--report", help="Also write OUT/<stem>.html, a self-contained page (plot, episodes, "
+                         "face coverage, calibration), and OUT/index.html for several videos.")
+    ] = False,
+    show_face: Annotated[bool, typer.Option(
+        "--show-face", help="Draw the --overlay over the real image: it then shows the "
+                            "patient's face and anyone else in view. Off by default.")
+    ] = False,
 ) -> None:
     """Per-frame PSPI and action units for each VIDEO: writes OUT/<stem>.csv and OUT/<stem>.json."""
     from painvision.device import check_device_name, require_torch_device
     from painvision.io.video import expand_inputs, probe_video
     from painvision.landmarks.facemesh import FaceMeshOptions
+    from painvision.report.outputs import INDEX_NAME, Visuals
     from painvision.scoring import SCORERS, create_scorer
 
     neutral_s = parse_neutral(neutral)
@@ -199,13 +227,18 @@ def analyze(
         stems[v.stem] = v
     if out.exists() and not out.is_dir():
         raise _fail(f"--out {out} exists and is not a directory")
+    visuals = Visuals(plot=plot, overlay=overlay, report=report, show_face=show_face)
+    if show_face and not overlay:
+        raise _fail("--show-face only applies to --overlay (the plot and the report hold no "
+                    "image)")
+    index = [INDEX_NAME] if report and len(videos) > 1 else []
     if not overwrite:
-        for stem in stems:
-            for ext in (".csv", ".json"):
-                target = out / f"{stem}{ext}"
-                if target.exists():
-                    raise _fail(f"{target} exists; pass --overwrite to replace it "
-                                "or choose another --out")
+        targets = [out / f"{stem}{ext}" for stem in stems
+                   for ext in (".csv", ".json", *visuals.suffixes())]
+        for target in targets + [out / name for name in index]:
+            if target.exists():
+                raise _fail(f"{target} exists; pass --overwrite to replace it "
+                            "or choose another --out")
     try:
         options = FaceMeshOptions(max_faces=max_faces)
         check_device_name(device)  # a wrong name is an error with any scorer
@@ -240,6 +273,8 @@ def analyze(
     )
     kwargs = {"device": device, "neutral": neutral_s, "stride": stride, "scorer": loaded,
               "face_mesh": options}
+    if visuals:
+        kwargs |= {"visuals": visuals, "keep_landmarks": overlay}
     results = []
     with progress:
         label = todo[0][0].name if len(todo) == 1 else f"{len(todo)} videos"
@@ -293,8 +328,16 @@ def analyze(
         baseline = first["calibration"]["baseline"]["method"]
         out_console.print(f"scorer {model['scorer']}, baseline {baseline}, "
                           f"device {model['device']}")
-        for _, _, csv_path, json_path in results:
+        for video, _, csv_path, json_path in results:
             out_console.print(f"wrote {csv_path} and {json_path}", highlight=False)
+            for ext in visuals.suffixes():
+                out_console.print(f"wrote {out / (video.stem + ext)}", highlight=False)
+    if index and results:
+        from painvision.report.outputs import write_index
+
+        path = write_index(out, [v.stem for v, *_ in results])
+        if not quiet:
+            out_console.print(f"wrote {path}", highlight=False)
     if failures:
         raise typer.Exit(1)
 
@@ -590,6 +633,34 @@ def watch(
     err_console.print(f"stopped ({summary.stopped_by}): {summary.frames} frames, "
                       f"{summary.episodes} episode(s), {summary.camera_lost} camera loss(es)",
                       highlight=False)
+
+
+@app.command("report")
+def report_cmd(
+    log: Annotated[Path, typer.Argument(help="JSON lines written by `painvision watch --out`.",
+                                        show_default=False)],
+    out: Annotated[Path | None, typer.Option(
+        "--out", "-o", help="The HTML page to write (default: beside LOG as <stem>.html).",
+        show_default=False)] = None,
+    plot: Annotated[Path | None, typer.Option(
+        "--plot", help="Also write the timeline as a PNG here.", show_default=False)] = None,
+    overwrite: Annotated[bool, typer.Option(help="Replace existing files.")] = False,
+) -> None:
+    """A night of monitoring as one self-contained page: timeline, episodes, camera losses."""
+    from painvision.report.outputs import write_watch_report
+
+    html_path = out if out is not None else log.with_suffix(".html")
+    for target in (html_path, plot):
+        if target is not None and target.exists() and not overwrite:
+            raise _fail(f"{target} exists; pass --overwrite to replace it or choose another "
+                        "--out")
+    try:
+        tl = write_watch_report(log, html_path, plot)
+    except PainVisionError as exc:
+        raise _fail(str(exc)) from None
+    out_console.print(f"wrote {html_path}" + (f" and {plot}" if plot else "")
+                      + f": {len(tl.episodes)} episode(s), {len(tl.camera_lost)} camera "
+                      "loss(es)", highlight=False)
 
 
 bench_app = typer.Typer(help="Benchmarks: accuracy on labelled data, latency per stage.",

@@ -1,0 +1,107 @@
+"""What ``--plot --report`` and ``--overlay`` cost ``painvision analyze``, measured in one run.
+
+Runs the CLI as a user does (a fresh process each time, start-up included) on the
+bundled sample: plain ``analyze``, ``analyze --plot --report`` and ``analyze --overlay``,
+interleaved (A B C A B C ...) so that a change in the machine's load hits all three alike,
+and reports the medians as ratios. Targets (issue #14): ``--plot --report`` adds at most
+5 % to analyze's time; ``--overlay`` runs at no less than 0.5x the speed of plain analyze.
+
+    python scripts/report_cost.py [--repeats 7] [--video sample_videos/astronaut_pain.mp4]
+                                  [--json docs/report_cost.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLE = ROOT / "sample_videos" / "astronaut_pain.mp4"
+EXE = Path(sys.executable).with_name("painvision")
+
+VARIANTS = {"analyze": [], "plot_report": ["--plot", "--report"], "overlay": ["--overlay"]}
+
+
+def _cpu() -> float:
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
+
+
+def _run(video: Path, out: Path, extra: list[str]) -> tuple[float, float]:
+    """Wall and CPU seconds (user + system, all threads) of one CLI run."""
+    cmd = [str(EXE), "analyze", str(video), "--out", str(out), "--overwrite", "-q", *extra]
+    c0, t0 = _cpu(), time.perf_counter()
+    res = subprocess.run(cmd, capture_output=True, text=True)
+    wall, cpu = time.perf_counter() - t0, _cpu() - c0
+    if res.returncode != 0:
+        sys.exit(f"{' '.join(cmd)} failed: {res.stderr.strip()}")
+    return wall, cpu
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--video", type=Path, default=SAMPLE)
+    ap.add_argument("--repeats", type=int, default=7)
+    ap.add_argument("--json", type=Path, default=None)
+    args = ap.parse_args()
+
+    times: dict[str, list[float]] = {k: [] for k in VARIANTS}
+    cpus: dict[str, list[float]] = {k: [] for k in VARIANTS}
+    load_before = os.getloadavg()
+    with tempfile.TemporaryDirectory() as tmp:
+        _run(args.video, Path(tmp) / "warm", [])  # caches warm, files in the page cache
+        for r in range(args.repeats):
+            for name, extra in VARIANTS.items():
+                wall, cpu = _run(args.video, Path(tmp) / name, extra)
+                times[name].append(wall)
+                cpus[name].append(cpu)
+            print(f"round {r + 1}/{args.repeats}: "
+                  + ", ".join(f"{k} {v[-1]:.2f} s" for k, v in times.items()), flush=True)
+    load_after = os.getloadavg()
+    med = {k: statistics.median(v) for k, v in times.items()}
+    cpu_med = {k: statistics.median(v) for k, v in cpus.items()}
+    report = {
+        "video": str(args.video.resolve().relative_to(ROOT)) if args.video.resolve().is_relative_to(
+            ROOT) else str(args.video),
+        "repeats": args.repeats,
+        "median_s": {k: round(v, 3) for k, v in med.items()},
+        "runs_s": {k: [round(x, 3) for x in v] for k, v in times.items()},
+        "cpu_median_s": {k: round(v, 3) for k, v in cpu_med.items()},
+        "plot_report_added": round(med["plot_report"] / med["analyze"] - 1, 4),
+        "plot_report_added_cpu": round(cpu_med["plot_report"] / cpu_med["analyze"] - 1, 4),
+        "overlay_speed_vs_analyze_cpu": round(cpu_med["analyze"] / cpu_med["overlay"], 3),
+        "overlay_speed_vs_analyze": round(med["analyze"] / med["overlay"], 3),
+        "targets": {"plot_report_added_max": 0.05, "overlay_speed_min": 0.5},
+        "machine": {"cpus": os.cpu_count(), "platform": platform.platform(),
+                    "python": platform.python_version(),
+                    "loadavg_before": [round(x, 2) for x in load_before],
+                    "loadavg_after": [round(x, 2) for x in load_after]},
+        "git": subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT,
+                              capture_output=True, text=True).stdout.strip(),
+    }
+    ok_plot = report["plot_report_added"] <= 0.05
+    ok_overlay = report["overlay_speed_vs_analyze"] >= 0.5
+    print(f"analyze {med['analyze']:.2f} s, --plot --report {med['plot_report']:.2f} s "
+          f"(+{100 * report['plot_report_added']:.1f} %, target <= 5 %: "
+          f"{'ok' if ok_plot else 'MISSED'}), --overlay {med['overlay']:.2f} s "
+          f"(speed {report['overlay_speed_vs_analyze']:.2f}x of analyze, target >= 0.5x: "
+          f"{'ok' if ok_overlay else 'MISSED'}). CPU time: +"
+          f"{100 * report['plot_report_added_cpu']:.1f} % and "
+          f"{report['overlay_speed_vs_analyze_cpu']:.2f}x; load average {load_before[0]:.2f} -> "
+          f"{load_after[0]:.2f} on {os.cpu_count()} CPUs")
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(report, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,55 @@
+"""The timeline plot is drawn from the data: episodes, gaps, the PSPI line."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from painvision.live.alerts import AlertPolicy
+from painvision.report.plot import COLORS, plot_png, write_plot
+from painvision.report.timeline import Timeline
+from painvision.types import AU_NAMES
+
+
+def _bgr(hex_color):
+    h = hex_color.lstrip("#")
+    return np.array([int(h[4:6], 16), int(h[2:4], 16), int(h[0:2], 16)])
+
+
+def _timeline(pain: bool = True) -> Timeline:
+    t = np.arange(0, 60, 0.1)
+    pspi = np.where(pain & (t > 20) & (t < 35), 9.0, 0.5).astype(np.float32)
+    face = ~((t > 45) & (t < 50))
+    pspi[~face] = np.nan
+    aus = {n: np.zeros_like(pspi) for n in AU_NAMES}
+    aus["au4"][:] = np.minimum(pspi, 5)
+    aus["au9"][:] = pspi - aus["au4"]
+    prob = np.where(pspi > 3, 0.9, 0.1).astype(np.float32)
+    return Timeline._scored(t, pspi, aus, prob, face, np.ones(t.size, bool), AlertPolicy(),
+                            "clip.mp4", {})
+
+
+def _share(img, color, cols):
+    sub = img[80:570, cols].reshape(-1, 3).astype(int)  # the axes, not the legend above
+    return float((np.abs(sub - _bgr(color)).sum(axis=1) < 12).mean())
+
+
+def test_plot_shows_the_episode_where_it_is_and_no_face_where_it_is(tmp_path):
+    tl = _timeline()
+    path = write_plot(tl, tmp_path / "p.png")
+    img = cv2.imread(str(path))
+    assert img.shape == (620, 1000, 3)
+    # x of a time: the axes span 0.07-0.925 of the width over 0-59.9 s
+    def col(ts):
+        x = int(1000 * (0.07 + 0.855 * ts / 59.9))
+        return slice(x - 3, x + 3)
+    pale_red = (np.array([255, 255, 255]) * 0.84 + _bgr(COLORS["episode"])[::-1] * 0.16)
+    pale_red = "#" + "".join(f"{int(v):02x}" for v in pale_red)
+    assert _share(img, pale_red, col(30)) > 0.2          # inside the alarm
+    assert _share(img, pale_red, col(10)) < 0.01         # before it
+    grey = np.array([255, 255, 255]) * 0.72 + _bgr(COLORS["no_face"])[::-1] * 0.28
+    grey = "#" + "".join(f"{int(v):02x}" for v in grey)
+    assert _share(img, grey, col(47.5)) > 0.2            # no face
+    assert _share(img, grey, col(30)) < 0.01
+    quiet = cv2.imdecode(np.frombuffer(plot_png(_timeline(pain=False)), np.uint8), 1)
+    assert _share(quiet, pale_red, col(30)) < 0.01       # no episode, no shading
