@@ -16,7 +16,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.stats import gaussian_kde
 
 from painvision.errors import InputError
 from painvision.features.geometry import SIGNAL_NAMES
@@ -64,11 +63,17 @@ def signal_mode(values: np.ndarray, max_samples: int = 3000) -> float:
         v = v[np.linspace(0, v.size - 1, max_samples).astype(int)]
     lo, hi = np.percentile(v, [0.5, 99.5])
     grid = np.linspace(lo, hi, 512)
-    try:
-        density = gaussian_kde(v)(grid)
-    except np.linalg.LinAlgError:
-        return float(np.median(v))
+    density = _kde(v, grid)
     return float(grid[int(np.argmax(density))])
+
+
+def _kde(v: np.ndarray, grid: np.ndarray) -> np.ndarray:
+    """Gaussian kernel density of ``v`` on ``grid`` with Scott's bandwidth, unnormalised:
+    what ``scipy.stats.gaussian_kde(v)(grid)`` gives up to a constant factor (tested),
+    without importing scipy.stats (0.4 s of every start-up)."""
+    sigma2 = np.var(v, ddof=1) * v.size ** (-2.0 / 5.0)
+    d = grid[:, None] - v[None, :]
+    return np.exp(-0.5 * d * d / sigma2).sum(axis=1)
 
 
 def estimate_baseline(

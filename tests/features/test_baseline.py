@@ -55,3 +55,19 @@ def test_too_few_frames_gives_nan_baseline():
 def test_signal_mode_edge_cases(values, expected):
     got = signal_mode(np.array(values))
     assert (np.isnan(got) and np.isnan(expected)) or got == pytest.approx(expected)
+
+
+def test_the_mode_is_scipys_kernel_density_mode():
+    """signal_mode's own kernel density peaks where scipy's gaussian_kde does."""
+    from scipy.stats import gaussian_kde
+
+    from painvision.features.baseline import _kde, signal_mode
+
+    rng = np.random.default_rng(3)
+    for v in (rng.normal(0.2, 0.05, 800),
+              np.concatenate([rng.normal(0.0, 0.02, 600), rng.normal(0.5, 0.1, 300)]),
+              rng.gamma(2.0, 0.1, 2500)):
+        grid = np.linspace(*np.percentile(v, [0.5, 99.5]), 512)
+        ours, theirs = _kde(v, grid), gaussian_kde(v)(grid)
+        np.testing.assert_allclose(ours / ours.max(), theirs / theirs.max(), rtol=1e-9)
+        assert signal_mode(v) == grid[int(np.argmax(theirs))]
