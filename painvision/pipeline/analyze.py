@@ -32,6 +32,7 @@ def analyze_video(
     face_mesh: FaceMeshOptions | None = None,
     on_progress: Progress | None = None,
     keep_landmarks: bool = False,
+    decode_thread: bool = True,
 ) -> Analysis:
     """Per-frame PSPI, its action units and (with the model) a pain probability.
 
@@ -52,6 +53,8 @@ def analyze_video(
         keep_landmarks: keep the face meshes in ``Analysis.track.landmarks``
             (``(T, 478, 3)``, 5.7 kB a frame); by default they are dropped as the video is
             read and that array is ``(T, 0, 3)``.
+        decode_thread: decode in a background thread beside the face mesh (faster alone;
+            off in ``analyze --jobs`` workers, where every core is busy already).
 
     Raises:
         InputError: bad arguments. VideoError: unreadable video. WeightsError: the
@@ -68,7 +71,8 @@ def analyze_video(
     options = face_mesh or FaceMeshOptions()
     # Chunk by chunk: each piece of the track is aligned and measured, then its meshes are
     # dropped (unless asked for), so memory grows by ~0.1 kB a frame, not by the meshes.
-    reader = TrackReader(path, stride=stride, options=options, on_progress=on_progress)
+    reader = TrackReader(path, stride=stride, options=options, on_progress=on_progress,
+                         decode_thread=decode_thread)
     acc = InputsAccumulator(model_points=sc.needs_points)
     parts = []
     for chunk in reader.chunks():
