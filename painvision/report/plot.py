@@ -2,7 +2,10 @@
 
 matplotlib with the Agg backend, through ``Figure`` directly (no pyplot, no global state,
 safe in worker processes and threads). ``warm_up()`` imports matplotlib in a background
-thread, so that ``analyze --plot`` pays for it while the video is being read.
+thread, so that ``analyze --plot`` pays for it while the video is being read (MediaPipe
+imports pyplot itself, so by then it usually is). Drawing a practice figure there too
+was tried and cost more: its Python work contends with the analysis for the interpreter
+(+13.5 % wall and +20 % CPU against +10.9 % and +10.3 % without, on the sample).
 """
 
 from __future__ import annotations
@@ -57,28 +60,13 @@ def _load() -> None:
         _loaded = True
 
 
-def _rehearse() -> None:
-    """Import matplotlib and draw a small timeline once: fonts, glyphs, tick machinery and
-    the PNG encoder are then ready for the real one."""
-    _load()
-    from painvision.live.alerts import AlertPolicy
-
-    t = np.arange(0.0, 4.0, 0.5)
-    pspi = np.array([0, 1, 5, 9, 12, 16, 2, np.nan], dtype=np.float32)
-    aus = {n: pspi / 4 for n in ("au4", "au6", "au7", "au9", "au10", "au43")}
-    face = np.isfinite(pspi)
-    tl = Timeline(t, pspi, aus, pspi / 16, face, face, [], np.zeros(t.size, np.int16),
-                  AlertPolicy(), name="warm-up 0123456789")
-    plot_png(tl, dpi=40)
-
-
 def warm_up() -> None:
-    """Start importing matplotlib (and loading its font) in a daemon thread, so that a
-    plot made later does not wait for it. Calling it again does nothing."""
+    """Start importing matplotlib's Agg canvas in a daemon thread, so that a plot made
+    later does not wait for it. Calling it again does nothing."""
     global _warm
     with _lock:
         if _warm is None:
-            _warm = threading.Thread(target=_rehearse, name="painvision-plot-warmup",
+            _warm = threading.Thread(target=_load, name="painvision-plot-warmup",
                                      daemon=True)
             _warm.start()
 
@@ -87,7 +75,7 @@ def plot_png(tl: Timeline, *, dpi: int = 100) -> bytes:
     """The timeline as PNG bytes (1000x620 pixels at the default ``dpi``)."""
     warm = _warm
     if warm is not None and warm is not threading.current_thread():
-        warm.join()  # the rehearsal is under way: let it finish rather than race it
+        warm.join()  # the import is under way: let it finish rather than race it
     _load()
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
