@@ -116,7 +116,9 @@ class LandmarkTrack:
             were not kept (``analyze_video``'s default).
         detected: ``(T,) bool`` a face of the subject was found in the frame.
         confidence: ``(T,) float32`` in [0, 1], 0 where no face (see ``landmarks.facemesh``).
-        n_faces: ``(T,) int16`` number of faces MediaPipe reported in the frame.
+        n_faces: ``(T,) int16`` faces in view: those meshed in the frame, or the face
+            detector's count at its last look, at most a second before
+            (``landmarks.subject``).
         width, height: frame size in pixels.
     """
 

@@ -110,62 +110,99 @@ def _init_worker(q) -> None:
     _progress_queue = q
 
 
-def _analyze_in_worker(k: int, video: Path, out: Path, kwargs: dict) -> tuple:
-    """``_analyze_one`` in a ``--jobs`` worker, telling the parent how far it is."""
-    last = [0]
-
-    def on_progress(done: int, total: int) -> None:
-        if done - last[0] >= 25 or done == total:  # ~25 messages a second at most
-            _progress_queue.put((k, done))
-            last[0] = done
-
+def _analyze_in_process(video: Path, out: Path, kwargs: dict) -> tuple:
+    """``_analyze_one``, where anything unexpected (a bug, a full disk) on one video is
+    its error line and the others go on."""
     try:
-        return _analyze_one(video, out, kwargs | {"on_progress": on_progress})
-    except Exception as exc:  # a bug on one video must not stop the others
+        return _analyze_one(video, out, kwargs)
+    except Exception as exc:
         return video, None, None, None, f"{video}: internal error: {type(exc).__name__}: {exc}"
 
 
-def _run_jobs(todo: list[tuple[Path, int]], out: Path, kwargs: dict, jobs: int,
-              progress: Progress, task: object) -> list[tuple]:
-    """Videos in ``jobs`` worker processes (one face mesh each), one progress bar over
-    all their frames; results in the order they finish."""
-    import multiprocessing as mp
-    import queue
-    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+def _analyze_in_worker(k: int, video: Path, out: Path, kwargs: dict) -> tuple:
+    """``_analyze_in_process`` in a ``--jobs`` worker, telling the parent how far it is."""
+    last = [0]
 
-    if "fork" in mp.get_all_start_methods() and kwargs.get("scorer") != "model":
-        # Forked workers start in milliseconds with MediaPipe already imported (a fresh
-        # interpreter takes about a second, as long as a short video's analysis). Safe
-        # here: nothing in this process has started a MediaPipe graph, an OpenCV worker
-        # pool or PyTorch (the combined and analytic scorers are numpy).
-        from painvision.landmarks.facemesh import _import_mediapipe
+    def on_progress(done: int, total: int) -> None:
+        if done - last[0] >= 25 or done == total:  # one message every 25 frames
+            _progress_queue.put((k, done))
+            last[0] = done
 
-        _import_mediapipe("face_mesh")
-        _import_mediapipe("face_detection")
-        ctx = mp.get_context("fork")
-    else:
-        # the learned model's PyTorch must not be forked: workers start from a clean
-        # process that has imported the pipeline once
-        ctx = mp.get_context("forkserver")
-        ctx.set_forkserver_preload(["painvision.pipeline", "painvision.cli.app"])
-    q = ctx.Queue()
-    done_frames = [0] * len(todo)
-    results = []
-    with ProcessPoolExecutor(jobs, mp_context=ctx, initializer=_init_worker,
-                             initargs=(q,)) as pool:
-        pending = {pool.submit(_analyze_in_worker, k, v, out, kwargs)
-                   for k, (v, _) in enumerate(todo)}
-        while pending:
-            finished, pending = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
-            while True:
-                try:
-                    k, d = q.get_nowait()
-                except queue.Empty:
-                    break
-                done_frames[k] = max(done_frames[k], d)
-            results += [f.result() for f in finished]
-            progress.update(task, completed=sum(done_frames))
-    return results
+    return _analyze_in_process(video, out, kwargs | {"on_progress": on_progress})
+
+
+class _Jobs:
+    """Videos in worker processes (one face mesh each), reporting frames done for one
+    progress bar. Started before the progress bar draws (``start``), so that no worker is
+    forked while its drawing thread may hold a lock."""
+
+    def __init__(self, todo: list[tuple[Path, int]], out: Path, kwargs: dict, jobs: int):
+        self.todo, self.out, self.kwargs, self.jobs = todo, out, kwargs, jobs
+        self.pool = None
+        self.pending: dict = {}
+
+    def start(self) -> _Jobs:
+        import multiprocessing as mp
+        from concurrent.futures import ProcessPoolExecutor
+
+        if "fork" in mp.get_all_start_methods() and self.kwargs.get("scorer") != "model":
+            # Forked workers start in milliseconds with MediaPipe already imported (a
+            # fresh interpreter takes about a second, as long as a short video's
+            # analysis). Safe here: nothing in this process has started a thread, a
+            # MediaPipe graph, an OpenCV worker pool or PyTorch yet (the combined and
+            # analytic scorers are numpy), and all workers start at the first submit.
+            from painvision.landmarks.facemesh import _import_mediapipe
+
+            _import_mediapipe("face_mesh")
+            _import_mediapipe("face_detection")
+            ctx = mp.get_context("fork")
+        else:
+            # the learned model's PyTorch must not be forked: workers start from a clean
+            # process that has imported the pipeline once
+            ctx = mp.get_context("forkserver")
+            ctx.set_forkserver_preload(["painvision.pipeline", "painvision.cli.app"])
+        self.queue = ctx.Queue()
+        self.pool = ProcessPoolExecutor(self.jobs, mp_context=ctx, initializer=_init_worker,
+                                        initargs=(self.queue,))
+        self.pending = {self.pool.submit(_analyze_in_worker, k, v, self.out, self.kwargs): k
+                        for k, (v, _) in enumerate(self.todo)}
+        return self
+
+    def collect(self, progress: Progress, task: object) -> list[tuple]:
+        """Results as they finish (a worker that died is that video's error line);
+        Ctrl-C cancels what has not started and stops the workers."""
+        import queue
+        from concurrent.futures import FIRST_COMPLETED, wait
+        from concurrent.futures.process import BrokenProcessPool
+
+        done_frames = [0] * len(self.todo)
+        results = []
+        try:
+            while self.pending:
+                finished, _ = wait(self.pending, timeout=0.2, return_when=FIRST_COMPLETED)
+                while True:
+                    try:
+                        k, d = self.queue.get_nowait()
+                    except queue.Empty:
+                        break
+                    done_frames[k] = max(done_frames[k], d)
+                for f in finished:
+                    k = self.pending.pop(f)
+                    video = self.todo[k][0]
+                    done_frames[k] = self.todo[k][1]
+                    try:
+                        results.append(f.result())
+                    except BrokenProcessPool:
+                        results.append((video, None, None, None, f"{video}: the worker "
+                                        "process analysing it died (out of memory?)"))
+                progress.update(task, completed=sum(done_frames))
+        except BaseException:
+            self.pool.shutdown(wait=False, cancel_futures=True)
+            for proc in list(getattr(self.pool, "_processes", {}).values()):
+                proc.terminate()
+            raise
+        self.pool.shutdown(wait=True)
+        return results
 
 
 @app.command()
@@ -287,24 +324,27 @@ def analyze(
     if visuals:
         kwargs |= {"visuals": visuals, "keep_landmarks": overlay}
     results = []
+    workers = None
+    if jobs > 1 and len(todo) > 1:
+        # each process loads its own scorer; with a process for every core, each decodes
+        # in line, since a decoding thread would only add hand-offs
+        n = min(jobs, len(todo))
+        workers = _Jobs(todo, out, kwargs | {"scorer": scorer, "weights": weights,
+                                             "decode_thread": n < (os.cpu_count() or 1)},
+                        n).start()
     with progress:
         label = todo[0][0].name if len(todo) == 1 else f"{len(todo)} videos"
         task = progress.add_task(label, total=sum(n for _, n in todo))
-        if jobs > 1 and len(todo) > 1:
-            # each process loads its own scorer
-            # each process loads its own scorer; with a process for every core, each
-            # decodes in line, since a decoding thread would only add hand-offs
-            n = min(jobs, len(todo))
-            found = _run_jobs(todo, out, kwargs | {"scorer": scorer, "weights": weights,
-                                                   "decode_thread": n < (os.cpu_count() or 1)},
-                              n, progress, task)
+        if workers is not None:
+            found = workers.collect(progress, task)
         else:
             found, base = [], 0
             for video, frames in todo:
                 def on_progress(d: int, total: int, _base=base) -> None:
                     progress.update(task, completed=_base + d)
 
-                found.append(_analyze_one(video, out, kwargs | {"on_progress": on_progress}))
+                found.append(_analyze_in_process(video, out,
+                                                 kwargs | {"on_progress": on_progress}))
                 base += frames
                 progress.update(task, completed=base)
         order = {v: k for k, (v, _) in enumerate(todo)}
@@ -584,6 +624,39 @@ def watch(
         "--max-faces", min=1, max=10, help="Faces meshed per frame. 1: the patient alone, "
                                            "visitors looked for about once a second (fastest); "
                                            "more: every face on every frame.")] = 1,
+    notify: Annotated[str | None, typer.Option(
+        "--notify", help="POST every alert event (onset, offset, camera lost/restored, no "
+                         "patient face, stopped) to this http(s) URL, through an outbox on "
+                         "disk: in order, retried until taken, kept across restarts.",
+        show_default=False)] = None,
+    notify_format: Annotated[str, typer.Option(
+        "--notify-format", help="json (the event as written on stdout) or fhir (FHIR R4 "
+                                "Observations; needs --patient-ref).")] = "json",
+    notify_token_file: Annotated[Path | None, typer.Option(
+        "--notify-token-file", help="File whose first line is the bearer token sent with "
+                                    "each POST (or set PAINVISION_NOTIFY_TOKEN).",
+        show_default=False)] = None,
+    notify_hmac_file: Annotated[Path | None, typer.Option(
+        "--notify-hmac-file", help="File whose first line is the key each POST body is "
+                                   "signed with, HMAC-SHA256 (or set "
+                                   "PAINVISION_NOTIFY_HMAC_KEY).", show_default=False)] = None,
+    outbox: Annotated[Path | None, typer.Option(
+        "--outbox", help="The outbox file (default: one per --notify URL and source under "
+                         "$PAINVISION_STATE_DIR or ~/.local/state/painvision).",
+        show_default=False)] = None,
+    patient_ref: Annotated[str | None, typer.Option(
+        "--patient-ref", help="FHIR reference of the patient, e.g. Patient/123.",
+        show_default=False)] = None,
+    device_ref: Annotated[str | None, typer.Option(
+        "--device-ref", help="FHIR reference of this bedside device, e.g. Device/bed-12.",
+        show_default=False)] = None,
+    token_file: Annotated[Path | None, typer.Option(
+        "--token-file", help="File whose first line is the bearer token every /v1/ route of "
+                             "--serve then requires (/healthz stays open).",
+        show_default=False)] = None,
+    insecure: Annotated[bool, typer.Option(
+        "--insecure", help="Allow --serve on an address other than loopback without "
+                           "--token-file.")] = False,
 ) -> None:
     """Monitor a patient live: JSON lines on stdout, optional local HTTP feed."""
     import signal
@@ -609,13 +682,27 @@ def watch(
     bind = parse_bind(serve) if serve else None
     if out is not None and out.exists() and not append:
         raise _fail(f"{out} exists; use --append to add to it, or choose another file")
-    if quiet and out is None and bind is None:
-        raise _fail("--quiet with neither --out nor --serve would output nothing")
+    if quiet and out is None and bind is None and notify is None:
+        raise _fail("--quiet with neither --out, --serve nor --notify would output nothing")
+    token = None
+    if bind is not None:
+        from painvision.live.notify import read_secret
+        from painvision.live.server import is_loopback
+
+        token = read_secret(token_file, "PAINVISION_TOKEN", "token") if token_file else None
+        if not is_loopback(bind[0]) and token is None and not insecure:
+            raise _fail(f"--serve {bind[0]} is reachable from the network: give "
+                        "--token-file, or --insecure to serve without authentication")
+    elif token_file is not None or insecure:
+        raise _fail("--token-file and --insecure apply to --serve")
+    notifier = _make_notifier(notify, notify_format, notify_token_file, notify_hmac_file,
+                              outbox, patient_ref, device_ref, source)
     monitor = PainMonitor(device, neutral, policy, scorer=scorer, weights=weights,
                           neutral_policy=neutral_policy, bed_region=parse_region(bed_region),
                           max_faces=max_faces)
     hub = Hub() if bind else None
-    server = LocalServer(hub, *bind) if hub is not None and bind is not None else None
+    server = LocalServer(hub, *bind, token=token) if hub is not None and bind is not None \
+        else None
     stop = StopFlag()
     sinks = [] if quiet else [JsonLines(sys.stdout, on_closed=lambda: stop.request(
         "output_closed"))]  # `watch ... | head` stops it
@@ -634,11 +721,18 @@ def watch(
             out.parent.mkdir(parents=True, exist_ok=True)
             log = open(out, "a", encoding="utf-8")  # noqa: SIM115 - closed below
             sinks.append(JsonLines(log))
+        if notifier is not None:
+            sinks.append(notifier.start())
         summary = run_watch(monitor, spec, sinks=sinks, stop=stop, hub=hub,
-                            realtime=realtime, every_s=every_s)
+                            realtime=realtime, every_s=every_s,
+                            status_extra=None if notifier is None
+                            else lambda: {"notify": notifier.status()})
     finally:
         for s, h in previous.items():
             signal.signal(s, h)
+        if notifier is not None:
+            notifier.close()
+            notifier.outbox.close()
         if hub is not None:
             hub.close()
         if server is not None:
@@ -649,6 +743,51 @@ def watch(
     err_console.print(f"stopped ({summary.stopped_by}): {summary.frames} frames, "
                       f"{summary.episodes} episode(s), {summary.camera_lost} camera loss(es)",
                       highlight=False)
+
+
+def _make_notifier(url: str | None, fmt: str, token_file: Path | None,
+                   hmac_file: Path | None, outbox: Path | None, patient_ref: str | None,
+                   device_ref: str | None, source: str):
+    """The ``--notify`` delivery (None without it); every mistake a one-line error."""
+    if url is None:
+        if fmt != "json" or token_file or hmac_file or outbox or patient_ref or device_ref:
+            raise _fail("--notify-format, --notify-token-file, --notify-hmac-file, --outbox, "
+                        "--patient-ref and --device-ref apply to --notify")
+        return None
+    import hashlib
+
+    from painvision.live.notify import Notifier, Outbox, read_secret
+
+    try:
+        to_fhir = None
+        if fmt == "fhir":
+            from painvision.fhir import check_reference, event_resource
+
+            if patient_ref is None:
+                raise _fail("--notify-format fhir needs --patient-ref (e.g. Patient/123)")
+            check_reference(patient_ref, "Patient")
+            if device_ref is not None:
+                check_reference(device_ref, "Device")
+        token = read_secret(token_file, "PAINVISION_NOTIFY_TOKEN", "notify token")
+        key = read_secret(hmac_file, "PAINVISION_NOTIFY_HMAC_KEY", "notify HMAC key")
+        if outbox is None:
+            state = Path(os.environ.get("PAINVISION_STATE_DIR")
+                         or Path.home() / ".local" / "state" / "painvision")
+            tag = hashlib.sha256(f"{url}\n{source}".encode()).hexdigest()[:12]
+            outbox = state / f"outbox-{tag}.sqlite"
+        box = Outbox(outbox)
+        if fmt == "fhir":
+            def to_fhir(record: dict) -> dict | None:
+                return event_resource(record, patient_ref=patient_ref, device_ref=device_ref,
+                                      session_id=box.session)
+        notifier = Notifier(box, url, fmt=fmt, token=token, hmac_key=key, to_fhir=to_fhir)
+    except PainVisionError as exc:
+        raise _fail(str(exc)) from None
+    left = box.backlog()
+    if left:
+        err_console.print(f"{left} undelivered event(s) from an earlier run in {outbox}: "
+                          "sending them first", highlight=False)
+    return notifier
 
 
 @app.command("report")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Callable, Iterator
 
@@ -74,11 +75,13 @@ class TrackReader:
                 small = fit_frame(f.image_bgr, options.max_side)
                 yield f.index, f.t, cv2.cvtColor(small, cv2.COLOR_BGR2RGB)
 
-        with SubjectFrontEnd(options) as front:
+        with contextlib.ExitStack() as stack, SubjectFrontEnd(options) as front:
             # decode, shrink and convert in a thread, overlapped with the mesh
             frames = prepared(iter(reader))
             if self.decode_thread:
                 frames = prefetch(frames, depth=queue_depth(info, options))
+            # closed at once on an error, so the decoding thread and its queue go with it
+            stack.enter_context(contextlib.closing(frames))
             for index, t, rgb in frames:
                 found = front.process(rgb, t, rgb=True)
                 buf[n] = found.landmarks if found.landmarks is not None else empty

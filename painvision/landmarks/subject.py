@@ -164,20 +164,22 @@ class SubjectFrontEnd:
 
 def _grey_out(image: np.ndarray, boxes: list[Box], keep: Box) -> np.ndarray:
     """A copy of ``image`` with each face box (grown to cover the whole head) filled with
-    flat grey, except where it would cover the centre of ``keep``."""
+    flat grey, then the subject's own box (``keep``, grown the same way) copied back from
+    the original, so that a face above, below or beside the subject is hidden whatever
+    their overlap. Boxes centred on the subject are left alone."""
     out = image.copy()
     h, w = image.shape[:2]
+
+    def rect(cx: float, cy: float, bw: float) -> tuple[int, int, int, int]:
+        x0, x1 = int((cx - 0.8 * bw) * w), int(np.ceil((cx + 0.8 * bw) * w))
+        y0, y1 = int(cy * h - 1.1 * bw * w), int(np.ceil(cy * h + 1.1 * bw * w))
+        return max(x0, 0), max(y0, 0), max(x1, 0), max(y1, 0)
+
     for cx, cy, bw in boxes:
         if np.hypot(cx - keep[0], cy - keep[1]) < 0.5 * keep[2]:
             continue  # the subject itself, as the mesh or the detector saw it
-        x0, x1 = int((cx - 0.8 * bw) * w), int(np.ceil((cx + 0.8 * bw) * w))
-        y0, y1 = int((cy - 1.1 * bw * w / h) * h), int(np.ceil((cy + 1.1 * bw * w / h) * h))
-        # keep the subject's own box clear when the two overlap
-        kx0, kx1 = (keep[0] - 0.6 * keep[2]) * w, (keep[0] + 0.6 * keep[2]) * w
-        if x0 < kx1 and x1 > kx0:
-            if cx < keep[0]:
-                x1 = min(x1, int(kx0))
-            else:
-                x0 = max(x0, int(np.ceil(kx1)))
-        out[max(y0, 0):max(y1, 0), max(x0, 0):max(x1, 0)] = 128
+        x0, y0, x1, y1 = rect(cx, cy, bw)
+        out[y0:y1, x0:x1] = 128
+    x0, y0, x1, y1 = rect(*keep)
+    out[y0:y1, x0:x1] = image[y0:y1, x0:x1]
     return out

@@ -111,6 +111,8 @@ class EpisodeEvent:
         resumed: an onset within ``refractory_s`` of the previous offset: the same
             episode (number and start) going on.
         pain_prob: smoothed pain probability at that frame (None without one).
+        mean: mean smoothed PSPI over the episode's scored frames so far (from its
+            onset, resumptions included).
     """
 
     type: str
@@ -124,13 +126,15 @@ class EpisodeEvent:
     aus: dict[str, float] | None = None
     resumed: bool = False
     pain_prob: float | None = None
+    mean: float | None = None
 
     def to_dict(self) -> dict[str, object]:
         d = asdict(self)
         for k in ("t", "score", "started_s", "peak", "duration_s"):
             d[k] = round(float(d[k]), 3)
-        if d["pain_prob"] is not None:
-            d["pain_prob"] = round(float(d["pain_prob"]), 3)
+        for k in ("pain_prob", "mean"):
+            if d[k] is not None:
+                d[k] = round(float(d[k]), 3)
         if d["aus"] is not None:
             d["aus"] = {k: round(float(v), 3) for k, v in d["aus"].items()}
         return d
@@ -152,6 +156,8 @@ class AlertState:
         self._active = False
         self._started = 0.0
         self._peak = 0.0
+        self._sum = 0.0
+        self._n = 0
         self.smoothed: float | None = None
         #: smoothed pain_prob (None while the scorer gives none)
         self.smoothed_prob: float | None = None
@@ -173,7 +179,8 @@ class AlertState:
         self._unlike_since = None
         return EpisodeEvent("offset", t, self._episode, self.smoothed or 0.0, self._started,
                             self._peak, t - self._started, reason, aus,
-                            pain_prob=self.smoothed_prob)
+                            pain_prob=self.smoothed_prob,
+                            mean=self._sum / self._n if self._n else None)
 
     def update(self, t: float, pspi: float | None, aus: dict[str, float] | None = None,
                pain_prob: float | None = None) -> EpisodeEvent | None:
@@ -202,6 +209,8 @@ class AlertState:
         s, q = self.smoothed, self.smoothed_prob
         if self._active:
             self._peak = max(self._peak, s)
+            self._sum += s
+            self._n += 1
             # Each condition has its own timer: the episode ends when either has held for
             # offset_min_s on its own.
             if s < p.offset_threshold:
@@ -231,9 +240,12 @@ class AlertState:
                     self._episode += 1
                     self._started = self._above_since
                     self._peak = s
+                    self._sum, self._n = 0.0, 0
+                self._sum += s
+                self._n += 1
                 self._below_since = self._unlike_since = None
                 return EpisodeEvent("onset", t, self._episode, s, self._started, self._peak,
-                                    0.0, "", aus, resumed, q)
+                                    0.0, "", aus, resumed, q, self._sum / self._n)
         else:
             self._above_since = None
         return None

@@ -8,12 +8,17 @@
   events it missed (the last 256 are kept).
 
 Readings and events only: the server has no access to frames.
+
+With a token (``watch --token-file``) every ``/v1/*`` route needs
+``Authorization: Bearer <token>`` (compared in constant time); without it the answer is
+401 with nothing about the patient. ``/healthz`` stays open for liveness probes.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import hmac
 import ipaddress
 import json
 import logging
@@ -99,10 +104,27 @@ def _sse(eid: int, event: dict) -> str:
     return f"id: {eid}\nevent: {event.get('type', 'message')}\ndata: {json.dumps(event)}\n\n"
 
 
-def create_app(hub: Hub):
-    """The FastAPI application over ``hub``."""
+def authorized(header: str | None, token: str) -> bool:
+    """``Authorization: Bearer <token>``, the token compared in constant time."""
+    scheme, _, given = (header or "").partition(" ")
+    ok = hmac.compare_digest(given.strip().encode(), token.encode())
+    return ok and scheme.lower() == "bearer"
+
+
+def create_app(hub: Hub, token: str | None = None):
+    """The FastAPI application over ``hub``; with ``token``, ``/v1/*`` needs it."""
     app = FastAPI(title="painvision watch", version=__version__, docs_url=None,
                   redoc_url=None, openapi_url=None)
+
+    if token:
+        @app.middleware("http")
+        async def require_token(request: Request, call_next):
+            # every /v1/ path, known or not, before routing: a 404 would say which exist
+            if request.url.path.startswith("/v1/") and not authorized(
+                    request.headers.get("authorization"), token):
+                return JSONResponse({"detail": "unauthorized"}, status_code=401,
+                                    headers={"WWW-Authenticate": "Bearer"})
+            return await call_next(request)
 
     @app.get("/healthz")
     def healthz() -> dict:
@@ -178,11 +200,12 @@ def is_loopback(host: str) -> bool:
 class LocalServer:
     """uvicorn in a background thread (the main thread keeps the signal handlers)."""
 
-    def __init__(self, hub: Hub, host: str, port: int) -> None:
+    def __init__(self, hub: Hub, host: str, port: int, token: str | None = None) -> None:
         import uvicorn
 
         self.host, self.port = host, port
-        config = uvicorn.Config(create_app(hub), host=host, port=port, log_config=None,
+        self.token = token
+        config = uvicorn.Config(create_app(hub, token), host=host, port=port, log_config=None,
                                 log_level="warning", access_log=False, lifespan="off",
                                 timeout_graceful_shutdown=2)
         self._server = uvicorn.Server(config)
@@ -199,7 +222,8 @@ class LocalServer:
         """Start serving; raises InputError if the address cannot be bound."""
         if not is_loopback(self.host):
             logger.warning("serving on %s: readings and events (no images) are reachable "
-                           "from the network", self.host)
+                           "from the network%s", self.host,
+                           "" if self.token else ", without a token")
         self._thread.start()
         deadline = time.monotonic() + timeout
         while not self._server.started:

@@ -25,6 +25,10 @@ logger = logging.getLogger(__name__)
 __all__ = ["JsonLines", "StopFlag", "WatchSummary", "run_watch"]
 
 
+#: Seconds without the patient's face before ``no_patient_face`` is announced.
+NO_PATIENT_FACE_S = 10.0
+
+
 class StopFlag(threading.Event):
     """A stop request with its reason (``signal``, ``output_closed``, ...)."""
 
@@ -119,25 +123,45 @@ def run_watch(
     realtime: bool = False,
     every_s: float = 0.5,
     stall_s: float = 5.0,
+    status_extra: Callable[[], dict] | None = None,
+    absent_s: float = NO_PATIENT_FACE_S,
 ) -> WatchSummary:
     """Run until the file ends or ``stop`` is set; returns counters.
 
     Live sources never end by themselves: a failing camera is reported
-    (``camera_lost``) and reopened with backoff until it comes back.
+    (``camera_lost``) and reopened with backoff until it comes back. When the patient's
+    face has not been found for ``absent_s`` while frames arrive (out of bed, turned to
+    the wall, covered), ``no_patient_face`` is announced once, and
+    ``patient_face_restored`` when it is back. ``status_extra`` adds to ``/v1/status``.
     """
     out = _Emitter(sinks, hub)
     if hub is not None:
-        hub.status_fn = monitor.status
+        hub.status_fn = monitor.status if status_extra is None \
+            else (lambda: monitor.status() | status_extra())
         hub.health.update(camera="starting", source=spec.describe(), frames=0)
     out.event("started", {"source": spec.describe(), "scorer": monitor.scorer_name,
                           "neutral": monitor.status()["neutral"]["method"],
                           "alert_policy": monitor.policy.to_dict()})
     last_written = -float("inf")
     last_t = 0.0
+    missing_since: float | None = None
+    announced = False
 
     def handle(image, t: float) -> None:
-        nonlocal last_written, last_t
+        nonlocal last_written, last_t, missing_since, announced
         reading = monitor.process(image, t)
+        if reading.face_detected:
+            if announced:
+                out.event("patient_face_restored", {"t": round(t, 3), "missing_s": round(
+                    t - missing_since, 3)})
+            missing_since, announced = None, False
+        else:
+            if missing_since is None or t < last_t:
+                missing_since = t
+            if not announced and t - missing_since >= absent_s:
+                announced = True
+                out.event("no_patient_face", {"t": round(t, 3), "since_s": round(
+                    missing_since, 3), "n_faces": reading.n_faces})
         last_t = t
         out.summary.frames += 1
         if reading.event is not None:

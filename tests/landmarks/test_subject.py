@@ -127,3 +127,17 @@ def test_options_for_the_look_and_the_working_size_are_checked():
         FaceMeshOptions(scan_every_s=-1.0)
     with pytest.raises(InputError):
         FaceMeshOptions(max_side=100)
+
+
+def test_a_face_above_or_beside_the_subject_is_greyed_out_and_the_subject_kept():
+    from painvision.landmarks.subject import _grey_out
+
+    img = np.random.default_rng(0).integers(0, 255, (480, 640, 3), dtype=np.uint8)
+    subject = (0.5, 0.7, 0.15)
+    for other in ((0.5, 0.25, 0.15), (0.85, 0.7, 0.15), (0.2, 0.3, 0.1)):
+        out = _grey_out(img, [other, subject], subject)
+        ox, oy = int(other[0] * 640), int(other[1] * 480)
+        assert (out[oy - 20:oy + 20, ox - 20:ox + 20] == 128).all()  # the other face hidden
+        sx, sy = int(subject[0] * 640), int(subject[1] * 480)
+        np.testing.assert_array_equal(out[sy - 40:sy + 40, sx - 40:sx + 40],
+                                      img[sy - 40:sy + 40, sx - 40:sx + 40])
