@@ -682,6 +682,8 @@ def watch(
     bind = parse_bind(serve) if serve else None
     if out is not None and out.exists() and not append:
         raise _fail(f"{out} exists; use --append to add to it, or choose another file")
+    if bind is None and (token_file is not None or insecure):
+        raise _fail("--token-file and --insecure apply to --serve")
     if quiet and out is None and bind is None and notify is None:
         raise _fail("--quiet with neither --out, --serve nor --notify would output nothing")
     token = None
@@ -693,8 +695,6 @@ def watch(
         if not is_loopback(bind[0]) and token is None and not insecure:
             raise _fail(f"--serve {bind[0]} is reachable from the network: give "
                         "--token-file, or --insecure to serve without authentication")
-    elif token_file is not None or insecure:
-        raise _fail("--token-file and --insecure apply to --serve")
     notifier = _make_notifier(notify, notify_format, notify_token_file, notify_hmac_file,
                               outbox, patient_ref, device_ref, source)
     monitor = PainMonitor(device, neutral, policy, scorer=scorer, weights=weights,

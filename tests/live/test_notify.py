@@ -138,10 +138,10 @@ def test_a_receiver_down_for_30_s_gets_every_event_once_in_order(episode_clip, t
     rx.stop()
     log = [json.loads(line) for line in (tmp_path / "log.jsonl").read_text().splitlines()]
     sent_types = ("onset", "offset", "stopped")
-    expected = [(e["type"], e["t"]) for e in log
+    expected = [(e["type"], e["wall"]) for e in log
                 if e["kind"] == "event" and e["type"] in sent_types]
     assert sum(t == "onset" for t, _ in expected) >= 3  # episodes during and after the outage
-    got = [(r["body"]["type"], r["body"]["t"]) for r in rx.unique()
+    got = [(r["body"]["type"], r["body"]["wall"]) for r in rx.unique()
            if r["body"]["type"] in sent_types]
     assert got == expected  # each once (after dropping repeated keys), in order
     assert keys_in(box, delivered=False) == []
