@@ -282,3 +282,11 @@ def test_video_bundle_without_any_face_or_with_bad_input(tmp_path):
         video_bundle(tl, recorded_at=datetime(2024, 5, 1), patient_ref="Patient/1")
     with pytest.raises(InputError, match="invalid patient reference"):
         video_bundle(tl, recorded_at=start, patient_ref="4711")
+
+
+def test_the_readme_example_validates():
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    block = text.split("### FHIR", 1)[1].split("```json", 1)[1].split("```", 1)[0]
+    obs = valid(json.loads(block))
+    assert obs["code"]["coding"][0]["code"] == "pain-episode"
+    assert {c["code"]["coding"][0]["code"] for c in obs["component"]} <= set(CODES)
