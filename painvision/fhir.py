@@ -416,9 +416,10 @@ def event_resource(record: Mapping[str, Any], *, patient_ref: str, device_ref: s
         if kind in ("onset", "offset"):
             t, started = float(record["t"]), float(record["started_s"])
             number = int(record["episode"])
-    except (KeyError, TypeError, ValueError) as exc:
-        raise InputError(f"watch {kind} event without a valid {exc}: {dict(record)!r}"[:300]
-                         ) from None
+    except (KeyError, TypeError, ValueError):
+        need = "wall, t, started_s and episode" if kind in ("onset", "offset") else "wall"
+        raise InputError(f"watch {kind} event: expected numeric {need}, got "
+                         f"{json.dumps(dict(record), default=str)[:200]}") from None
     if kind in ("onset", "offset"):
         start = wall - timedelta(seconds=max(t - started, 0.0))
         ended = kind == "offset"
