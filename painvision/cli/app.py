@@ -86,6 +86,7 @@ def _analyze_one(video: Path, out: Path, kwargs: dict) -> tuple:
     opencv_one_thread()
     kwargs = dict(kwargs)
     visuals = kwargs.pop("visuals", None)  # --plot/--overlay/--report: painvision.report
+    fhir = kwargs.pop("fhir", None)  # --fhir: painvision.report.outputs.FhirExport
     try:
         if visuals:
             visuals.prepare()
@@ -97,9 +98,31 @@ def _analyze_one(video: Path, out: Path, kwargs: dict) -> tuple:
     try:
         if visuals:
             visuals.write(analysis, video, out)
+        if fhir:
+            fhir.write(analysis, video, out)
     except PainVisionError as exc:
         return video, None, None, None, str(exc)
     return video, analysis.summary, csv_path, json_path, None
+
+
+def _fhir_export(on: bool, patient_ref: str | None, device_ref: str | None,
+                 recorded_at: str | None):
+    """``--fhir`` and its options, checked before any video is read (None without it)."""
+    from painvision.errors import InputError
+    from painvision.fhir import check_reference, parse_recorded_at
+    from painvision.report.outputs import FhirExport
+
+    if not on:
+        if patient_ref or device_ref or recorded_at:
+            raise InputError("--patient-ref, --device-ref and --recorded-at only apply to "
+                             "--fhir")
+        return None
+    if not patient_ref:
+        raise InputError("--fhir needs --patient-ref (e.g. Patient/123): whose episodes "
+                         "they are")
+    return FhirExport(check_reference(patient_ref, "Patient"),
+                      device_ref and check_reference(device_ref, "Device"),
+                      recorded_at and parse_recorded_at(recorded_at))
 
 
 _progress_queue = None  # a worker process's line back to the parent's progress bar
@@ -255,6 +278,20 @@ def analyze(
         "--show-face", help="Draw the --overlay over the real image: it then shows the "
                             "patient's face and anyone else in view. Off by default.")
     ] = False,
+    fhir: Annotated[bool, typer.Option(
+        "--fhir", help="Also write OUT/<stem>.fhir.json: a FHIR R4 Bundle, one Observation "
+                       "per pain episode and one for the video (needs --patient-ref).")
+    ] = False,
+    patient_ref: Annotated[str | None, typer.Option(
+        "--patient-ref", help="With --fhir: the patient, Patient/<id> or an http(s) URL "
+                              "to one.", show_default=False)] = None,
+    device_ref: Annotated[str | None, typer.Option(
+        "--device-ref", help="With --fhir: the camera or monitor, Device/<id>.",
+        show_default=False)] = None,
+    recorded_at: Annotated[str | None, typer.Option(
+        "--recorded-at", help="With --fhir: when the recording started, ISO 8601 with its "
+                              "offset (default: the file's modification time minus its "
+                              "duration).", show_default=False)] = None,
 ) -> None:
     """Per-frame PSPI and action units for each VIDEO: writes OUT/<stem>.csv and OUT/<stem>.json."""
     from painvision.device import check_device_name, require_torch_device
@@ -266,7 +303,13 @@ def analyze(
     neutral_s = parse_neutral(neutral)
     if scorer not in SCORERS:
         raise _fail(f"unknown scorer {scorer!r}: expected one of {', '.join(SCORERS)}")
+    try:
+        fhir_out = _fhir_export(fhir, patient_ref, device_ref, recorded_at)
+    except PainVisionError as exc:
+        raise _fail(str(exc)) from None
     videos = expand_inputs(videos)
+    if fhir_out and fhir_out.recorded_at and len(videos) > 1:
+        raise _fail("--recorded-at is one recording's start: give it one video at a time")
     stems: dict[str, Path] = {}
     for v in videos:
         if v.stem in stems:
@@ -280,9 +323,9 @@ def analyze(
         raise _fail("--show-face only applies to --overlay (the plot and the report hold no "
                     "image)")
     index = [INDEX_NAME] if report and len(videos) > 1 else []
+    extra = (*visuals.suffixes(), *((fhir_out.SUFFIX,) if fhir_out else ()))
     if not overwrite:
-        targets = [out / f"{stem}{ext}" for stem in stems
-                   for ext in (".csv", ".json", *visuals.suffixes())]
+        targets = [out / f"{stem}{ext}" for stem in stems for ext in (".csv", ".json", *extra)]
         for target in targets + [out / name for name in index]:
             if target.exists():
                 raise _fail(f"{target} exists; pass --overwrite to replace it "
@@ -323,6 +366,8 @@ def analyze(
               "face_mesh": options}
     if visuals:
         kwargs |= {"visuals": visuals, "keep_landmarks": overlay}
+    if fhir_out:
+        kwargs["fhir"] = fhir_out
     results = []
     workers = None
     if jobs > 1 and len(todo) > 1:
@@ -385,7 +430,7 @@ def analyze(
                           f"device {model['device']}")
         for video, _, csv_path, json_path in results:
             out_console.print(f"wrote {csv_path} and {json_path}", highlight=False)
-            for ext in visuals.suffixes():
+            for ext in extra:
                 out_console.print(f"wrote {out / (video.stem + ext)}", highlight=False)
     if index and results:
         from painvision.report.outputs import write_index

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import os
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from painvision.fileio import atomic_write_text
@@ -14,7 +16,7 @@ from painvision.report.timeline import Timeline
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["Visuals", "write_index", "write_watch_report"]
+__all__ = ["FhirExport", "Visuals", "write_index", "write_watch_report"]
 
 INDEX_NAME = "index.html"
 
@@ -84,6 +86,53 @@ class Visuals:
                 pain_prob=tl.pain_prob, episode=tl.alarm,
                 threshold=self.policy.onset_threshold, show_face=self.show_face))
         return written
+
+
+@dataclass(frozen=True)
+class FhirExport:
+    """``analyze --fhir``: ``<stem>.fhir.json``, a FHIR ``Bundle`` per video (picklable,
+    like ``Visuals``: it travels to ``--jobs`` workers).
+
+    Attributes:
+        patient_ref: ``Patient/<id>`` (checked by ``painvision.fhir.check_reference``).
+        device_ref: ``Device/<id>`` or None.
+        recorded_at: when the recording started (timezone-aware); None: the file's
+            modification time minus its duration, which the summary's note then says.
+        policy: the alert policy whose episodes are written (the report's).
+    """
+
+    patient_ref: str
+    device_ref: str | None = None
+    recorded_at: datetime | None = None
+    policy: AlertPolicy = AlertPolicy()
+
+    SUFFIX = ".fhir.json"
+
+    def write(self, analysis, video: str | os.PathLike[str], out: str | os.PathLike[str],
+              stem: str | None = None) -> Path:
+        """Write the Bundle of ``analysis`` of ``video`` into ``out``; returns its path.
+
+        Raises:
+            InputError: an invalid reference.
+        """
+        from painvision.fhir import video_bundle
+
+        tl = Timeline.from_analysis(analysis, self.policy, name=Path(video).name)
+        start, note = self.recorded_at, None
+        if start is None:
+            duration = analysis.info.duration_s
+            if not (math.isfinite(duration) and duration > 0):
+                duration = tl.span_s
+            mtime = datetime.fromtimestamp(Path(video).stat().st_mtime, tz=UTC)
+            start = mtime - timedelta(seconds=duration)
+            note = (f"Recording start estimated as the file's modification time "
+                    f"({mtime.isoformat(timespec='seconds')}) minus its duration "
+                    f"({duration:.1f} s); give analyze --recorded-at to state it.")
+            logger.info("%s: %s", Path(video).name, note)
+        bundle = video_bundle(tl, patient_ref=self.patient_ref, device_ref=self.device_ref,
+                              recorded_at=start, note=note)
+        path = Path(out) / f"{stem or Path(video).stem}{self.SUFFIX}"
+        return atomic_write_text(path, json.dumps(bundle, indent=2) + "\n")
 
 
 def write_index(out: str | os.PathLike[str], stems: list[str],
