@@ -69,6 +69,8 @@ def watch_records(pspi_at, seconds: float, fps: float = 15.0, mean: bool = True)
             rec = {"kind": "event", "type": ev.type, **ev.to_dict(), "wall": WALL0 + t}
             if ev.type == "offset" and mean:
                 rec["mean"] = 7.5
+            elif not mean:
+                rec.pop("mean", None)  # as logs written before events carried it
             out.append(rec)
     return out
 

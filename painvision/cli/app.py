@@ -806,6 +806,8 @@ def _make_notifier(url: str | None, fmt: str, token_file: Path | None,
     try:
         to_fhir = None
         if fmt == "fhir":
+            import fhir.resources.R4B.observation  # noqa: F401 - loaded now, not at the first alert
+
             from painvision.fhir import check_reference, event_resource
 
             if patient_ref is None:

@@ -198,13 +198,18 @@ class Notifier:
             return
         body = dict(record)
         body.pop("id", None)
-        if self.fmt == "fhir":
-            # made now, so that what waits in the outbox is what will be sent, whatever a
-            # later run is configured with
-            body = self._to_fhir(body)
-            if body is None:
-                return
-        self.outbox.put(record["type"], {"format": self.fmt, "payload": body})
+        try:
+            if self.fmt == "fhir":
+                # made now, so that what waits in the outbox is what will be sent, whatever
+                # a later run is configured with
+                body = self._to_fhir(body)
+                if body is None:
+                    return
+            self.outbox.put(record["type"], {"format": self.fmt, "payload": body})
+        except Exception as exc:  # never let delivery stop the monitoring itself
+            logger.error("cannot queue the %s event for delivery: %s", record.get("type"), exc)
+            self.state.last_error, self.state.last_error_wall = str(exc), time.time()
+            return
         self._wake.set()
 
     def start(self) -> Notifier:

@@ -312,3 +312,30 @@ def test_a_port_in_use_is_not_the_receiver():
     """free_port gives a port nobody listens on: a sanity check of the helper above."""
     with socket.socket() as s:
         assert s.connect_ex(("127.0.0.1", free_port())) != 0
+
+
+def test_fhir_observations_are_posted_and_validate(episode_clip, tmp_path):
+    from fhir.resources.R4B.observation import Observation
+
+    rx = Receiver().start()
+    res = subprocess.run([EXE, "watch", str(episode_clip), "--warmup", "4", "--notify", rx.url,
+                          "--notify-format", "fhir", "--patient-ref", "Patient/p-12",
+                          "--device-ref", "Device/bed-12", "--outbox",
+                          str(tmp_path / "o.sqlite"), "--quiet"],
+                         capture_output=True, text=True, timeout=120)
+    rx.stop()
+    assert res.returncode == 0, res.stderr
+    got = rx.unique()
+    assert all(r["headers"]["Content-Type"] == "application/fhir+json" for r in got)
+    obs = [Observation.model_validate(r["body"]) for r in got]
+    assert all(o.subject.reference == "Patient/p-12" for o in obs)
+    kinds = [r["headers"]["X-Painvision-Event-Type"] for r in got]
+    onset, offset = obs[kinds.index("onset")], obs[kinds.index("offset")]
+    assert onset.status == "preliminary" and offset.status == "final"
+    assert onset.id == offset.id  # the final one replaces the preliminary one
+    bad = subprocess.run([EXE, "watch", str(episode_clip), "--notify", rx.url,
+                          "--notify-format", "fhir", "--patient-ref", "not a reference",
+                          "--outbox", str(tmp_path / "b.sqlite")],
+                         capture_output=True, text=True, timeout=60)
+    lines = [x for x in bad.stderr.splitlines() if x.strip()]
+    assert bad.returncode == 2 and len(lines) == 1 and "patient reference" in lines[0], bad.stderr
