@@ -26,7 +26,7 @@ import tempfile
 import time
 from pathlib import Path
 
-import cv2
+from painvision.io.video import loop_video
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "sample_videos" / "astronaut_pain.mp4"
@@ -48,22 +48,8 @@ def run(folder: Path, out: Path, jobs: int) -> float:
 def loop_copy(src: Path, out: Path, loops: int) -> None:
     if loops == 1:
         shutil.copy(src, out)
-        return
-    cap = cv2.VideoCapture(str(src))
-    fps = cap.get(cv2.CAP_PROP_FPS)
-    frames = []
-    while True:
-        ok, f = cap.read()
-        if not ok:
-            break
-        frames.append(f)
-    cap.release()
-    h, w = frames[0].shape[:2]
-    writer = cv2.VideoWriter(str(out), cv2.VideoWriter_fourcc(*"mp4v"), fps, (w, h))
-    for _ in range(loops):
-        for f in frames:
-            writer.write(f)
-    writer.release()
+    else:
+        loop_video(src, out, loops)
 
 
 def main() -> None:

@@ -16,7 +16,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-import cv2
+from painvision.io.video import loop_video
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "sample_videos" / "astronaut_pain.mp4"
@@ -28,25 +28,6 @@ a = analyze_video(sys.argv[1], device="cpu", scorer=sys.argv[2])
 print(json.dumps({"frames": len(a.t),
                   "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
 """
-
-
-def loop_video(src: Path, out: Path, loops: int) -> int:
-    cap = cv2.VideoCapture(str(src))
-    fps = cap.get(cv2.CAP_PROP_FPS)
-    frames = []
-    while True:
-        ok, f = cap.read()
-        if not ok:
-            break
-        frames.append(f)
-    cap.release()
-    h, w = frames[0].shape[:2]
-    writer = cv2.VideoWriter(str(out), cv2.VideoWriter_fourcc(*"mp4v"), fps, (w, h))
-    for _ in range(loops):
-        for f in frames:
-            writer.write(f)
-    writer.release()
-    return loops * len(frames)
 
 
 def main() -> None:

@@ -26,7 +26,8 @@ logger = logging.getLogger(__name__)
 T = TypeVar("T")
 
 __all__ = ["IMAGE_EXTENSIONS", "VIDEO_EXTENSIONS", "Frame", "FrameReader", "VideoInfo",
-           "expand_inputs", "image_files", "iter_frames", "prefetch", "probe_video"]
+           "expand_inputs", "image_files", "iter_frames", "loop_video", "prefetch",
+           "probe_video"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +69,31 @@ IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp")
 VIDEO_EXTENSIONS = (".mp4", ".m4v", ".mov", ".avi", ".mkv", ".webm", ".mpg", ".mpeg", ".wmv")
 #: Frame rate of an image sequence when none is given.
 SEQUENCE_FPS = 30.0
+
+
+def loop_video(src: str | os.PathLike[str], out: str | os.PathLike[str], loops: int) -> int:
+    """Write ``src`` played ``loops`` times over to ``out`` (MPEG-4, same size and frame
+    rate), for benchmarks and tests of long videos; returns the frames written."""
+    cap = cv2.VideoCapture(str(src))
+    fps = cap.get(cv2.CAP_PROP_FPS) or SEQUENCE_FPS
+    frames = []
+    while True:
+        ok, frame = cap.read()
+        if not ok:
+            break
+        frames.append(frame)
+    cap.release()
+    if not frames:
+        raise VideoError(f"cannot read {src}: no frame decodes")
+    h, w = frames[0].shape[:2]
+    writer = cv2.VideoWriter(str(out), cv2.VideoWriter_fourcc(*"mp4v"), fps, (w, h))
+    try:
+        for _ in range(loops):
+            for frame in frames:
+                writer.write(frame)
+    finally:
+        writer.release()
+    return loops * len(frames)
 
 
 def expand_inputs(paths: list[Path]) -> list[Path]:

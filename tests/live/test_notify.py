@@ -23,6 +23,7 @@ import pytest
 from live_scenes import free_port
 
 from painvision.errors import InputError
+from painvision.io.video import loop_video
 from painvision.live.notify import Notifier, Outbox, read_secret
 from painvision.live.server import Hub, LocalServer
 
@@ -95,18 +96,7 @@ class Receiver:
 
 
 def looped(src: Path, out: Path, loops: int) -> Path:
-    cap = cv2.VideoCapture(str(src))
-    fps = cap.get(cv2.CAP_PROP_FPS)
-    frames = []
-    while (ok_frame := cap.read())[0]:
-        frames.append(ok_frame[1])
-    cap.release()
-    h, w = frames[0].shape[:2]
-    writer = cv2.VideoWriter(str(out), cv2.VideoWriter_fourcc(*"mp4v"), fps, (w, h))
-    for _ in range(loops):
-        for f in frames:
-            writer.write(f)
-    writer.release()
+    loop_video(src, out, loops)
     return out
 
 
