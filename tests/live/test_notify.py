@@ -329,3 +329,20 @@ def test_fhir_observations_are_posted_and_validate(episode_clip, tmp_path):
                          capture_output=True, text=True, timeout=60)
     lines = [x for x in bad.stderr.splitlines() if x.strip()]
     assert bad.returncode == 2 and len(lines) == 1 and "patient reference" in lines[0], bad.stderr
+
+
+def test_the_status_shows_the_backlog_and_the_last_error(tmp_path):
+    rx = Receiver(mode="500").start()
+    n = Notifier(Outbox(tmp_path / "o.sqlite"), rx.url).start()
+    for k in range(3):
+        n({"kind": "event", "type": "camera_lost", "t": float(k), "wall": 1e9 + k})
+    deadline = time.monotonic() + 10
+    while n.status()["failures"] < 1 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    st = n.status()
+    assert st["backlog"] == 3 and st["delivered"] == 0 and st["last_error"] == "HTTP 500"
+    assert st["url_host"] == "127.0.0.1" and "token" not in json.dumps(st)
+    rx.mode = "ok"
+    assert n.close(flush_s=10) == 0  # close() retries at once instead of waiting out backoff
+    rx.stop()
+    assert n.status()["delivered"] == 3 and [r["body"]["t"] for r in rx.received] == [0, 1, 2]
