@@ -119,7 +119,9 @@ class SubjectFrontEnd:
                 others = [b for b in seen if b is not target]
         meshed = [(f, face_box(f)) for f in self._mesh.process(image, rgb=rgb)]
         n_mesh = len(meshed)
-        faces = [fb for fb in meshed if self._inside(fb[1])]
+        # with a target (inside the region by the detector's box), the mesh face on it is
+        # taken even if the mesh's own box centre falls just outside
+        faces = meshed if target is not None else [fb for fb in meshed if self._inside(fb[1])]
         pick = self._choose(faces, t, target)
         tries = 0
         # The mesh is on somebody else while the detector sees the subject: grey the
@@ -130,7 +132,7 @@ class SubjectFrontEnd:
             hide = others + [b for _, b in meshed]
             meshed = [(f, face_box(f)) for f in
                       self._mesh.process(_grey_out(image, hide, target), rgb=rgb)]
-            faces = [fb for fb in meshed if self._inside(fb[1])]
+            faces = meshed
             pick = self._choose(faces, t, target)
         self._missing = pick is None
         if pick is None:

@@ -25,7 +25,7 @@ from painvision.features.inputs import Neutral
 from painvision.landmarks.facemesh import FaceMeshOptions, frame_confidence
 from painvision.landmarks.pose import PoseAlignment, align_to_template
 from painvision.landmarks.subject import SubjectFrontEnd
-from painvision.landmarks.tracking import face_box
+from painvision.landmarks.tracking import SubjectTracker, face_box
 from painvision.live.alerts import AlertPolicy, AlertState, EpisodeEvent
 from painvision.live.neutral import AdaptiveNeutral, NeutralPolicy
 from painvision.scoring import DEFAULT_SCORER, SCORERS, Scorer, create_scorer
@@ -234,11 +234,13 @@ class PainMonitor:
             sig, mesh, boxes = [], [], []
             # Video mode, as the stream itself: MediaPipe's single-image meshes sit a
             # little apart from its tracked ones, and that offset would read as expression.
-            with SubjectFrontEnd(self._options, region=self.bed_region) as front:
+            # the first sighting is the largest face near the centre, then the face nearest
+            # it, however far it moved between two of these frames (they may be sparse)
+            follow = SubjectTracker(max_jump=10.0, reacquire_radius=10.0)
+            with SubjectFrontEnd(self._options, region=self.bed_region,
+                                 tracker=follow) as front:
                 for i, frame in enumerate(frames):
                     _check_frame(frame)
-                    # the first sighting is the largest face near the centre, then it is
-                    # followed (frames taken as 1/15 s apart)
                     face = front.process(frame, i / 15.0).landmarks
                     if face is None:
                         continue
