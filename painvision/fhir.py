@@ -399,7 +399,8 @@ def event_resource(record: Mapping[str, Any], *, patient_ref: str, device_ref: s
     ``preliminary``: it is under way again); ``offset`` -> the same episode (same ``id``
     and ``identifier``), ``final``, with its end, duration, mean (when the record has
     ``mean``) and why it ended. Times: the record's ``wall`` is when the event was
-    decided, its ``t`` and ``started_s`` stream seconds, so the episode began at
+    decided, its ``t`` and ``started_s`` stream seconds; the episode began at
+    ``started_wall`` (set once by ``watch`` at the onset), or for older records at
     ``wall - (t - started_s)``. ``started``, ``stopped``, ``camera_lost``,
     ``camera_restored``, ``no_patient_face`` -> a ``monitor-state`` Observation at
     ``wall`` (final, one per event). Any other record (readings, unknown types) -> None.
@@ -421,7 +422,11 @@ def event_resource(record: Mapping[str, Any], *, patient_ref: str, device_ref: s
         raise InputError(f"watch {kind} event: expected numeric {need}, got "
                          f"{json.dumps(dict(record), default=str)[:200]}") from None
     if kind in ("onset", "offset"):
-        start = wall - timedelta(seconds=max(t - started, 0.0))
+        if isinstance(record.get("started_wall"), int | float):
+            # watch fixes the episode's start once, at its onset: the same in every record
+            start = datetime.fromtimestamp(float(record["started_wall"]), tz=UTC)
+        else:  # a log written before records carried it
+            start = wall - timedelta(seconds=max(t - started, 0.0))
         ended = kind == "offset"
         return episode_observation(
             session_id=session_id, number=number, start=start, end=wall if ended else None,

@@ -763,8 +763,11 @@ def watch(
             err_console.print(f"serving on http://{server.host}:{server.port} "
                               "(/healthz, /v1/latest, /v1/events)", highlight=False)
         if out is not None:
-            out.parent.mkdir(parents=True, exist_ok=True)
-            log = open(out, "a", encoding="utf-8")  # noqa: SIM115 - closed below
+            try:
+                out.parent.mkdir(parents=True, exist_ok=True)
+                log = open(out, "a", encoding="utf-8")  # noqa: SIM115 - closed below
+            except OSError as exc:
+                raise _fail(f"cannot write --out {out}: {exc.strerror or exc}") from None
             sinks.append(JsonLines(log))
         if notifier is not None:
             sinks.append(notifier.start())

@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import os
 import sys
+import threading
 from dataclasses import dataclass
 
 import cv2
@@ -77,37 +78,100 @@ class FaceMeshOptions:
 
 
 class _NativeStderrMute:
-    """Mutes file descriptor 2 while MediaPipe's C++ graph starts up.
+    """Mutes MediaPipe's native writes to the process's stderr while its graphs start up,
+    without muting Python's own.
 
-    Its start-up notes (TFLite delegate, absl and glog lines) go straight to the
-    process's stderr, past Python's logging, from worker threads and at unpredictable
-    moments (the landmark model loads only once a face is first found). The mute is
-    on from construction until a few frames after the first face, or until close().
+    MediaPipe's start-up notes (TFLite delegate, absl and glog lines) go straight to file
+    descriptor 2, past Python's logging, from worker threads and at unpredictable moments
+    (the landmark model loads only once a face is first found, which in an empty bed can
+    be hours). So descriptor 2 is pointed at /dev/null from construction until a few
+    frames after the first face, or until close(); meanwhile ``sys.stderr`` and the
+    logging handlers that wrote to it are given a copy of the real stderr, so warnings
+    and errors of painvision (and anything else written from Python) still show. Mutes
+    nest: the first turns it on, the last turns it off.
     """
 
     def __init__(self) -> None:
-        self._saved: int | None = None
+        self._on = False
 
     def on(self) -> None:
-        if self._saved is not None:
+        global _mute_count
+        if self._on:
             return
-        try:
-            fd = sys.stderr.fileno()
-        except (AttributeError, OSError, ValueError):
-            return
-        sys.stderr.flush()
-        self._fd = fd
-        self._saved = os.dup(fd)
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, fd)
-        os.close(devnull)
+        with _mute_lock:
+            if _mute_count == 0 and not _mute_start():
+                return
+            _mute_count += 1
+            self._on = True
 
     def off(self) -> None:
-        if self._saved is None:
+        global _mute_count
+        if not self._on:
             return
-        os.dup2(self._saved, self._fd)
-        os.close(self._saved)
-        self._saved = None
+        with _mute_lock:
+            self._on = False
+            _mute_count -= 1
+            if _mute_count == 0:
+                _mute_stop()
+
+
+_mute_lock = threading.Lock()
+_mute_count = 0
+_mute_state: dict | None = None
+
+
+def _stream_handlers() -> list[logging.StreamHandler]:
+    loggers = [logging.getLogger()] + [v for v in logging.Logger.manager.loggerDict.values()
+                                       if isinstance(v, logging.Logger)]
+    return [h for lg in loggers for h in lg.handlers if isinstance(h, logging.StreamHandler)]
+
+
+def _mute_start() -> bool:
+    global _mute_state
+    try:
+        os.fstat(2)
+    except OSError:
+        return False
+    old = sys.stderr
+    try:
+        python_on_fd2 = old is not None and old.fileno() == 2
+    except (AttributeError, OSError, ValueError):
+        python_on_fd2 = False
+    if old is not None:
+        old.flush()
+    saved = os.dup(2)
+    stream, swapped = None, []
+    if python_on_fd2:
+        stream = open(os.dup(saved), "w", buffering=1,  # noqa: SIM115 - closed in stop
+                      encoding=getattr(old, "encoding", None) or "utf-8",
+                      errors="backslashreplace")
+        sys.stderr = stream
+        swapped = [h for h in _stream_handlers() if h.stream is old]
+        for h in swapped:
+            h.setStream(stream)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 2)
+    os.close(devnull)
+    _mute_state = {"saved": saved, "stream": stream, "old": old, "swapped": swapped}
+    return True
+
+
+def _mute_stop() -> None:
+    global _mute_state
+    st, _mute_state = _mute_state, None
+    if st is None:
+        return
+    os.dup2(st["saved"], 2)
+    os.close(st["saved"])
+    stream = st["stream"]
+    if stream is not None:
+        for h in st["swapped"]:
+            if h.stream is stream:
+                h.setStream(st["old"])
+        if sys.stderr is stream:
+            sys.stderr = st["old"]
+        stream.flush()
+        stream.close()
 
 
 def _import_mediapipe(solution: str = "face_mesh"):

@@ -45,9 +45,9 @@ logger = logging.getLogger(__name__)
 
 __all__ = ["NOTIFY_EVENTS", "Notifier", "Outbox", "read_secret"]
 
-#: The event types that are sent (``started`` and readings are not).
-NOTIFY_EVENTS = ("onset", "offset", "camera_lost", "camera_restored", "no_patient_face",
-                 "patient_face_restored", "stopped")
+#: The event types that are sent (readings are not).
+NOTIFY_EVENTS = ("started", "onset", "offset", "camera_lost", "camera_restored",
+                 "no_patient_face", "patient_face_restored", "stopped")
 BACKOFF_S = (1.0, 60.0)  # first wait, cap
 
 
@@ -88,6 +88,12 @@ class Outbox:
         self.path = Path(path)
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
+            if not self.path.exists():  # health data: readable by this user only
+                os.close(os.open(self.path, os.O_CREAT | os.O_WRONLY, 0o600))
+        except OSError as exc:
+            raise InputError(f"cannot create the outbox {self.path}: "
+                             f"{exc.strerror or exc}") from None
+        try:
             self._db = sqlite3.connect(str(self.path), check_same_thread=False,
                                        isolation_level=None, timeout=10.0)
             self._db.execute("PRAGMA journal_mode=WAL")
@@ -188,6 +194,7 @@ class Notifier:
         self.state = DeliveryState()
         self._wake = threading.Event()
         self._stop = threading.Event()
+        self._flushing = False
         self._thread = threading.Thread(target=self._run, name="painvision-notify",
                                         daemon=True)
 
@@ -229,6 +236,7 @@ class Notifier:
         returns how many stay in the outbox (sent at the next start)."""
         deadline = time.monotonic() + flush_s
         last_nudge = 0.0
+        self._flushing = True  # one retry a second: not one warning a second
         while self.outbox.backlog() and time.monotonic() < deadline and self._thread.is_alive():
             if time.monotonic() - last_nudge >= 1.0:  # retry now, at most once a second
                 self._wake.set()
@@ -264,8 +272,9 @@ class Notifier:
             self.outbox.failed(row_id, error)
             self.state.failures += 1
             self.state.last_error, self.state.last_error_wall = error, time.time()
-            logger.warning("delivering %s %s failed (%s); next try in %.0f s", event_type, key,
-                           error, wait)
+            (logger.debug if self._flushing else logger.warning)(
+                "delivering %s %s failed (%s); trying again within %.0f s, or at the next "
+                "event", event_type, key, error, wait)
             # a new event, or close() wanting to flush, cuts the wait short
             self._wake.wait(wait)
             self._wake.clear()

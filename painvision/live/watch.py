@@ -85,9 +85,19 @@ class _Emitter:
         self.hub = hub
         self.lock = threading.Lock()
         self.summary = WatchSummary()
+        self._started_wall: dict[object, float] = {}
 
     def event(self, event_type: str, body: dict) -> None:
-        record = {"kind": "event", "type": event_type, **body, "wall": round(time.time(), 3)}
+        wall = round(time.time(), 3)
+        record = {"kind": "event", "type": event_type, **body, "wall": wall}
+        if event_type in ("onset", "offset") and "started_s" in body:
+            # the episode's start as a clock time, fixed once at its onset, so that every
+            # record of the episode says the same (a file played faster than real time
+            # would otherwise move it)
+            n = body.get("episode")
+            if n not in self._started_wall:
+                self._started_wall[n] = round(wall - (body["t"] - body["started_s"]), 3)
+            record["started_wall"] = self._started_wall[n]
         with self.lock:
             self.summary.events += 1
             if event_type == "camera_lost":
@@ -165,7 +175,7 @@ def run_watch(
         last_t = t
         out.summary.frames += 1
         if reading.event is not None:
-            if reading.event.type == "onset":
+            if reading.event.type == "onset" and not reading.event.resumed:
                 out.summary.episodes += 1
             out.event(reading.event.type, reading.event.to_dict())
         write = t - last_written >= every_s - 1e-9

@@ -151,7 +151,7 @@ def test_events_left_by_a_killed_watch_go_out_at_the_next_start(episode_clip, tm
     proc.send_signal(signal.SIGKILL)
     proc.wait(10)
     left = keys_in(box, delivered=False)
-    assert left and left[0][1] == "onset"
+    assert [t for _, t in left][:2] == ["started", "onset"]
     rx.start()
     res = subprocess.run([EXE, "watch", str(episode_clip), "--warmup", "4", "--notify",
                           rx.url, "--outbox", str(box), "--quiet"],
@@ -191,7 +191,7 @@ def test_the_body_is_signed_and_the_token_sent(tmp_path):
     n = Notifier(Outbox(tmp_path / "o.sqlite"), rx.url, token="tok",
                  hmac_key=read_secret(key_file, "UNUSED_ENV", "key")).start()
     n({"kind": "event", "type": "onset", "t": 1.0, "episode": 1})
-    n({"kind": "event", "type": "started", "t": 0.0})  # not an alert: not sent
+    n({"kind": "event", "type": "something_else", "t": 0.0})  # not an alert: not sent
     n({"kind": "reading", "t": 1.0})
     assert n.close(flush_s=10) == 0
     rx.stop()
@@ -346,3 +346,24 @@ def test_the_status_shows_the_backlog_and_the_last_error(tmp_path):
     assert n.close(flush_s=10) == 0  # close() retries at once instead of waiting out backoff
     rx.stop()
     assert n.status()["delivered"] == 3 and [r["body"]["t"] for r in rx.received] == [0, 1, 2]
+
+
+def test_warnings_show_before_any_face_and_bad_places_are_one_line(no_face_clip, tmp_path):
+    """MediaPipe's native start-up notes are muted until a face is seen, which with an
+    empty bed may be never: painvision's own warnings must still show meanwhile."""
+    rx = Receiver()  # never started: every delivery fails
+    res = subprocess.run([EXE, "watch", str(no_face_clip), "--realtime", "--notify", rx.url,
+                          "--outbox", str(tmp_path / "o.sqlite"), "--quiet",
+                          "--serve", f"127.0.0.1:{free_port()}"],
+                         capture_output=True, text=True, timeout=120)
+    assert res.returncode == 0, res.stderr
+    assert "serving on http://127.0.0.1:" in res.stderr, res.stderr
+    assert "not delivered yet" in res.stderr
+    assert "XNNPACK" not in res.stderr  # MediaPipe's own notes stay muted
+    for args in (["--notify", rx.url, "--outbox", "/proc/no/such/o.sqlite", "--quiet"],
+                 ["--out", "/proc/no/such/log.jsonl"]):
+        bad = subprocess.run([EXE, "watch", str(no_face_clip), *args],
+                             capture_output=True, text=True, timeout=60)
+        lines = [x for x in bad.stderr.splitlines() if x.strip()]
+        assert bad.returncode == 2 and len(lines) == 1 and lines[0].startswith("error:"), \
+            bad.stderr
