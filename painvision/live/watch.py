@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TextIO
 
+from painvision._version import __version__
 from painvision.live.monitor import PainMonitor, Reading
 from painvision.live.server import Hub
 from painvision.live.sources import FilePlayer, LiveCapture, SourceSpec
@@ -149,7 +150,8 @@ def run_watch(
         hub.status_fn = monitor.status if status_extra is None \
             else (lambda: monitor.status() | status_extra())
         hub.health.update(camera="starting", source=spec.describe(), frames=0)
-    out.event("started", {"source": spec.describe(), "scorer": monitor.scorer_name,
+    out.event("started", {"source": spec.describe(), "painvision_version": __version__,
+                          "scorer": monitor.scorer_name,
                           "neutral": monitor.status()["neutral"]["method"],
                           "alert_policy": monitor.policy.to_dict()})
     last_written = -float("inf")

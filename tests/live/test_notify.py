@@ -291,6 +291,9 @@ def test_no_patient_face_is_announced_once_and_its_return(tmp_path):
         run_watch(m, parse_source(str(tmp_path / "gap.mp4")), sinks=[records.append],
                   stop=StopFlag())
     events = [r for r in records if r["kind"] == "event"]
+    from painvision import __version__
+
+    assert events[0]["type"] == "started" and events[0]["painvision_version"] == __version__
     lost = [e for e in events if e["type"] == "no_patient_face"]
     back = [e for e in events if e["type"] == "patient_face_restored"]
     assert len(lost) == 1 and len(back) == 1
