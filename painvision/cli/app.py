@@ -93,8 +93,11 @@ def _analyze_one(video: Path, out: Path, kwargs: dict) -> tuple:
         analysis = analyze_video(video, **kwargs)
     except PainVisionError as exc:
         return video, None, None, None, str(exc)
-    csv_path = analysis.to_csv(out / f"{video.stem}.csv")
-    json_path = analysis.to_json(out / f"{video.stem}.json")
+    try:
+        csv_path = analysis.to_csv(out / f"{video.stem}.csv")
+        json_path = analysis.to_json(out / f"{video.stem}.json")
+    except OSError as exc:
+        return video, None, None, None, f"cannot write into {out}: {exc.strerror or exc}"
     try:
         if visuals:
             visuals.write(analysis, video, out)
@@ -356,7 +359,10 @@ def analyze(
             continue
         todo.append((v, max(-(-info.frame_count // stride), 1)))
     if todo:
-        out.mkdir(parents=True, exist_ok=True)
+        try:
+            out.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise _fail(f"cannot create --out {out}: {exc.strerror or exc}") from None
     progress = Progress(
         TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
         TextColumn("frames"), TimeRemainingColumn(), console=err_console, disable=quiet,

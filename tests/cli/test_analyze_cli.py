@@ -195,3 +195,13 @@ def test_jobs_give_the_same_outputs_and_a_bad_video_stops_no_other(short_clip,
     assert not (tmp_path / "two" / "bad.csv").exists()
     assert sorted(p.name for p in (tmp_path / "two").iterdir()) == [
         "a.csv", "a.json", "b.csv", "b.json", "c.csv", "c.json"]
+
+
+def test_an_output_folder_that_cannot_be_written_is_one_line(short_clip):
+    """/proc/x cannot be created, and nothing can be written into /proc, even by root."""
+    for out, code in (("/proc/no/such/dir", 2), ("/proc", 1)):
+        res = run("analyze", str(short_clip), "--out", out, "-q")
+        lines = [line for line in res.stderr.splitlines() if line.strip()]
+        assert res.returncode == code and len(lines) == 1 and lines[0].startswith("error:"), \
+            res.stderr
+        assert "internal error" not in res.stderr
