@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from painvision.bench.latency import encode_size, parse_sizes
+from painvision.bench.latency import encode_size, parse_sizes, pspi_agreement
 from painvision.io.video import probe_video
 from painvision.landmarks.facemesh import FaceMeshOptions
 from painvision.pipeline import analyze_video
@@ -50,14 +50,13 @@ def main() -> None:
             for k in args.factors:
                 longer = max(info.width, info.height)
                 small, small_s = pspi(path, -(-longer // k))
-                both = np.isfinite(full) & np.isfinite(small)
+                agree = pspi_agreement(full, small)
                 rows.append({
                     "size": size, "resolution": [info.width, info.height], "factor": k,
                     "working": [info.width // k, info.height // k],
-                    "frames": int(both.sum()),
-                    "pspi_pearson": round(float(np.corrcoef(full[both], small[both])[0, 1]), 4),
-                    "pspi_mean_abs_diff": round(float(np.abs(full[both] - small[both]).mean()),
-                                                4),
+                    "frames": agree["frames_compared"],
+                    "pspi_pearson": agree["pspi_pearson"],
+                    "pspi_mean_abs_diff": agree["pspi_mean_abs_diff"],
                     "time_over_full": round(small_s / full_s, 3),
                 })
                 r = rows[-1]

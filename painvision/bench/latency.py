@@ -39,7 +39,7 @@ import numpy as np
 from painvision._version import __version__
 from painvision.errors import InputError
 
-__all__ = ["encode_size", "latency_markdown", "parse_sizes", "run_latency"]
+__all__ = ["encode_size", "latency_markdown", "parse_sizes", "pspi_agreement", "run_latency"]
 
 
 def _stats(ms: list[float] | np.ndarray) -> dict[str, float]:
@@ -88,8 +88,10 @@ def encode_size(video: str | os.PathLike[str], size: str, folder: Path) -> Path:
     return out
 
 
-def _bare_floor(video: str) -> tuple[float, int, dict[str, list[float]]]:
-    """OpenCV + MediaPipe alone, one after the other (imports nothing of this project)."""
+def _bare_floor(video: str, limit: int | None = None
+                ) -> tuple[float, int, dict[str, list[float]]]:
+    """OpenCV + MediaPipe alone, one after the other (imports nothing of this project),
+    over the whole video or its first ``limit`` frames."""
     import cv2
     from mediapipe.python.solutions import face_mesh
 
@@ -99,7 +101,7 @@ def _bare_floor(video: str) -> tuple[float, int, dict[str, list[float]]]:
     mesh = face_mesh.FaceMesh(static_image_mode=False, max_num_faces=1,
                               refine_landmarks=True)
     n = 0
-    while True:
+    while limit is None or n < limit:
         t0 = time.perf_counter()
         ok, frame = cap.read()
         t1 = time.perf_counter()
@@ -118,6 +120,20 @@ def _bare_floor(video: str) -> tuple[float, int, dict[str, list[float]]]:
     return time.perf_counter() - start, n, stages
 
 
+def pspi_agreement(a: np.ndarray, b: np.ndarray) -> dict[str, float | int | None]:
+    """Per-frame PSPI of two runs over the same frames, on the frames both scored:
+    Pearson r, mean absolute difference, how many and what share of frames."""
+    both = np.isfinite(a) & np.isfinite(b)
+    x, y = a[both], b[both]
+    return {
+        "frames_compared": int(both.sum()),
+        "pspi_pearson": round(float(np.corrcoef(x, y)[0, 1]), 4)
+        if x.size > 2 and np.std(x) > 0 and np.std(y) > 0 else None,
+        "pspi_mean_abs_diff": round(float(np.abs(x - y).mean()), 4) if x.size else None,
+        "face_found_both": round(float(both.mean()), 4),
+    }
+
+
 def _timed(fn: Callable[[], object]) -> tuple[float, object]:
     t0 = time.perf_counter()
     out = fn()
@@ -132,7 +148,7 @@ def measure_video(video: str, device: str = "auto", weights: str | None = None,
 
     from painvision.io.video import FrameReader, probe_video
     from painvision.landmarks.extract import TrackReader
-    from painvision.landmarks.facemesh import FaceMeshOptions, fit_frame
+    from painvision.landmarks.facemesh import FaceMeshOptions, fit_frame, fit_size
     from painvision.landmarks.subject import SubjectFrontEnd
     from painvision.pipeline import analyze_video
 
@@ -141,7 +157,7 @@ def measure_video(video: str, device: str = "auto", weights: str | None = None,
     # Warm-up: page the video in, start MediaPipe once.
     for _ in FrameReader(video):
         pass
-    _bare_floor_warm(video)
+    _bare_floor(video, limit=10)
 
     floor_s = front_s = pipe_s = np.inf
     floor_stages: dict[str, list[float]] = {}
@@ -187,18 +203,8 @@ def measure_video(video: str, device: str = "auto", weights: str | None = None,
     if options.max_side and max(info.width, info.height) > options.max_side:
         full = analyze_video(video, device=device, weights=weights,
                              face_mesh=FaceMeshOptions(max_side=0))
-        a, b = analysis.aus.pspi, full.aus.pspi
-        both = np.isfinite(a) & np.isfinite(b)
-        agreement = {
-            "working_size": list(fit_frame(np.zeros((info.height, info.width, 1), np.uint8),
-                                           options.max_side).shape[1::-1]),
-            "frames_compared": int(both.sum()),
-            "pspi_pearson": round(float(np.corrcoef(a[both], b[both])[0, 1]), 4)
-            if both.sum() > 2 and np.std(a[both]) > 0 and np.std(b[both]) > 0 else None,
-            "pspi_mean_abs_diff": round(float(np.abs(a[both] - b[both]).mean()), 4)
-            if both.any() else None,
-            "face_found_both": round(float(both.mean()), 4),
-        }
+        agreement = {"working_size": list(fit_size(info.width, info.height, options.max_side)),
+                     **pspi_agreement(analysis.aus.pspi, full.aus.pspi)}
     return {
         "video": video, "video_name": Path(video).name, "frames": n,
         "resolution": [info.width, info.height],
@@ -228,20 +234,6 @@ def measure_video(video: str, device: str = "auto", weights: str | None = None,
             "device": scorer_part["device"],
         },
     }
-
-
-def _bare_floor_warm(video: str) -> None:
-    import cv2
-    from mediapipe.python.solutions import face_mesh
-
-    cap = cv2.VideoCapture(video)
-    with face_mesh.FaceMesh(max_num_faces=1, refine_landmarks=True) as mesh:
-        for _ in range(10):
-            ok, frame = cap.read()
-            if not ok:
-                break
-            mesh.process(cv2.cvtColor(frame, cv2.COLOR_BGR2RGB))
-    cap.release()
 
 
 def _scorer_stages(lm: np.ndarray, t: np.ndarray, width: int, height: int,

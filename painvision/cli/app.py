@@ -79,6 +79,11 @@ def opencv_one_thread() -> None:
     cv2.setNumThreads(1)
 
 
+def _failed(video: Path, message: str) -> tuple:
+    """``_analyze_one``'s result for a video that failed: its one error line."""
+    return video, None, None, None, message
+
+
 def _analyze_one(video: Path, out: Path, kwargs: dict) -> tuple:
     """Analyse one video and write its outputs; errors come back as text (picklable)."""
     from painvision.pipeline import analyze_video
@@ -92,19 +97,19 @@ def _analyze_one(video: Path, out: Path, kwargs: dict) -> tuple:
             visuals.prepare()
         analysis = analyze_video(video, **kwargs)
     except PainVisionError as exc:
-        return video, None, None, None, str(exc)
+        return _failed(video, str(exc))
     try:
         csv_path = analysis.to_csv(out / f"{video.stem}.csv")
         json_path = analysis.to_json(out / f"{video.stem}.json")
     except OSError as exc:
-        return video, None, None, None, f"cannot write into {out}: {exc.strerror or exc}"
+        return _failed(video, f"cannot write into {out}: {exc.strerror or exc}")
     try:
         if visuals:
             visuals.write(analysis, video, out)
         if fhir:
             fhir.write(analysis, video, out)
     except PainVisionError as exc:
-        return video, None, None, None, str(exc)
+        return _failed(video, str(exc))
     return video, analysis.summary, csv_path, json_path, None
 
 
@@ -142,7 +147,7 @@ def _analyze_in_process(video: Path, out: Path, kwargs: dict) -> tuple:
     try:
         return _analyze_one(video, out, kwargs)
     except Exception as exc:
-        return video, None, None, None, f"{video}: internal error: {type(exc).__name__}: {exc}"
+        return _failed(video, f"{video}: internal error: {type(exc).__name__}: {exc}")
 
 
 def _analyze_in_worker(k: int, video: Path, out: Path, kwargs: dict) -> tuple:
@@ -219,8 +224,8 @@ class _Jobs:
                     try:
                         results.append(f.result())
                     except BrokenProcessPool:
-                        results.append((video, None, None, None, f"{video}: the worker "
-                                        "process analysing it died (out of memory?)"))
+                        results.append(_failed(video, f"{video}: the worker process "
+                                               "analysing it died (out of memory?)"))
                 progress.update(task, completed=sum(done_frames))
         except BaseException:
             self.pool.shutdown(wait=False, cancel_futures=True)
@@ -742,7 +747,7 @@ def watch(
         from painvision.live.notify import read_secret
         from painvision.live.server import is_loopback
 
-        token = read_secret(token_file, "PAINVISION_TOKEN", "token") if token_file else None
+        token = read_secret(token_file, "token")
         if not is_loopback(bind[0]) and token is None and not insecure:
             raise _fail(f"--serve {bind[0]} is reachable from the network: give "
                         "--token-file, or --insecure to serve without authentication")
@@ -824,8 +829,8 @@ def _make_notifier(url: str | None, fmt: str, token_file: Path | None,
             check_reference(patient_ref, "Patient")
             if device_ref is not None:
                 check_reference(device_ref, "Device")
-        token = read_secret(token_file, "PAINVISION_NOTIFY_TOKEN", "notify token")
-        key = read_secret(hmac_file, "PAINVISION_NOTIFY_HMAC_KEY", "notify HMAC key")
+        token = read_secret(token_file, "notify token", "PAINVISION_NOTIFY_TOKEN")
+        key = read_secret(hmac_file, "notify HMAC key", "PAINVISION_NOTIFY_HMAC_KEY")
         if outbox is None:
             state = Path(os.environ.get("PAINVISION_STATE_DIR")
                          or Path.home() / ".local" / "state" / "painvision")

@@ -74,17 +74,8 @@ SEQUENCE_FPS = 30.0
 def loop_video(src: str | os.PathLike[str], out: str | os.PathLike[str], loops: int) -> int:
     """Write ``src`` played ``loops`` times over to ``out`` (MPEG-4, same size and frame
     rate), for benchmarks and tests of long videos; returns the frames written."""
-    cap = cv2.VideoCapture(str(src))
-    fps = cap.get(cv2.CAP_PROP_FPS) or SEQUENCE_FPS
-    frames = []
-    while True:
-        ok, frame = cap.read()
-        if not ok:
-            break
-        frames.append(frame)
-    cap.release()
-    if not frames:
-        raise VideoError(f"cannot read {src}: no frame decodes")
+    fps = probe_video(src).fps or SEQUENCE_FPS
+    frames = [f.image_bgr for f in iter_frames(src)]
     h, w = frames[0].shape[:2]
     writer = cv2.VideoWriter(str(out), cv2.VideoWriter_fourcc(*"mp4v"), fps, (w, h))
     try:

@@ -10,7 +10,7 @@ import cv2
 import numpy as np
 
 from painvision.io.video import Frame, FrameReader, VideoInfo, prefetch, probe_video
-from painvision.landmarks.facemesh import FaceMeshOptions, fit_frame
+from painvision.landmarks.facemesh import FaceMeshOptions, fit_frame, fit_size
 from painvision.landmarks.subject import SubjectFrontEnd
 from painvision.types import N_LANDMARKS, LandmarkTrack
 
@@ -107,10 +107,7 @@ QUEUE_BYTES = 64 * 2**20
 
 def queue_depth(info: VideoInfo, options: FaceMeshOptions) -> int:
     """How many frames may wait between the decoding thread and the mesh."""
-    w, h = info.width, info.height
-    if options.max_side and max(w, h) > options.max_side:
-        k = -(-max(w, h) // options.max_side)
-        w, h = w // k, h // k
+    w, h = fit_size(info.width, info.height, options.max_side)
     return int(np.clip(QUEUE_BYTES // max(w * h * 3, 1), 2, 8))
 
 

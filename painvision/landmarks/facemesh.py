@@ -17,7 +17,8 @@ from painvision.types import N_LANDMARKS
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["FaceDetector", "FaceMeshExtractor", "FaceMeshOptions", "fit_frame", "frame_confidence"]
+__all__ = ["FaceDetector", "FaceMeshExtractor", "FaceMeshOptions", "fit_frame", "fit_size",
+           "frame_confidence"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,9 +41,9 @@ class FaceMeshOptions:
         max_side: frames whose longer side exceeds this many pixels are shrunk by a whole
             factor until it does (``fit_frame``) before the mesh; 0: never. The default
             reads 4K as it is and 8K at half size: on the sample upscaled to 2880x2160,
-            reading it at half size moved PSPI by 0.12 a frame on average (r 0.9993) and
-            saved nothing end to end, since decoding runs beside the mesh
-            (``painvision bench latency --sizes 2160p``, ``scripts/downscale_agreement.py``).
+            reading it at half size moved PSPI by 0.12 a frame on average (r 0.9993),
+            beyond the 0.1 the scores may move, to save 11 % of the time, since decoding
+            runs beside the mesh (``scripts/downscale_agreement.py``).
     """
 
     max_faces: int = 1
@@ -194,11 +195,24 @@ def fit_frame(image: np.ndarray, max_side: int) -> np.ndarray:
     ``side % k`` pixels are left out (at most 2 of 4096 at k = 3), so normalised
     landmarks found on the result hold for the original to within that."""
     h, w = image.shape[:2]
-    if max_side <= 0 or max(h, w) <= max_side:
+    k = _fit_factor(w, h, max_side)
+    if k == 1:
         return image
-    k = -(-max(h, w) // max_side)
     size = (w // k, h // k)
     return cv2.resize(image[: size[1] * k, : size[0] * k], size, interpolation=cv2.INTER_AREA)
+
+
+def _fit_factor(width: int, height: int, max_side: int) -> int:
+    """The whole factor ``fit_frame`` shrinks by (1: not at all)."""
+    if max_side <= 0 or max(width, height) <= max_side:
+        return 1
+    return -(-max(width, height) // max_side)
+
+
+def fit_size(width: int, height: int, max_side: int) -> tuple[int, int]:
+    """The ``(width, height)`` that ``fit_frame`` gives a ``width`` x ``height`` frame."""
+    k = _fit_factor(width, height, max_side)
+    return width // k, height // k
 
 
 #: A face detector's box is wider than the mesh's face outline (``tracking.face_box``):

@@ -51,8 +51,10 @@ NOTIFY_EVENTS = ("started", "onset", "offset", "camera_lost", "camera_restored",
 BACKOFF_S = (1.0, 60.0)  # first wait, cap
 
 
-def read_secret(path: str | os.PathLike[str] | None, env: str, what: str) -> str | None:
-    """A secret from ``path`` (first line) or else the environment variable ``env``.
+def read_secret(path: str | os.PathLike[str] | None, what: str,
+                env: str | None = None) -> str | None:
+    """A secret from ``path`` (first line), or else from the environment variable ``env``
+    (None without either).
 
     A file that others can read gives a warning; a missing or empty one an error.
 
@@ -60,7 +62,7 @@ def read_secret(path: str | os.PathLike[str] | None, env: str, what: str) -> str
         InputError: the file cannot be read or is empty.
     """
     if path is None:
-        value = os.environ.get(env, "").strip()
+        value = os.environ.get(env, "").strip() if env else ""
         return value or None
     p = Path(path)
     try:

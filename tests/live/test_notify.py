@@ -23,7 +23,7 @@ import pytest
 from live_scenes import free_port
 
 from painvision.errors import InputError
-from painvision.io.video import loop_video
+from painvision.io.video import iter_frames, loop_video, probe_video
 from painvision.live.notify import Notifier, Outbox, read_secret
 from painvision.live.server import Hub, LocalServer
 
@@ -95,11 +95,6 @@ class Receiver:
         return out
 
 
-def looped(src: Path, out: Path, loops: int) -> Path:
-    loop_video(src, out, loops)
-    return out
-
-
 def keys_in(outbox: Path, delivered: bool | None = None) -> list[tuple[str, str]]:
     if not outbox.exists():
         return []
@@ -112,7 +107,8 @@ def keys_in(outbox: Path, delivered: bool | None = None) -> list[tuple[str, str]
 
 def test_a_receiver_down_for_30_s_gets_every_event_once_in_order(episode_clip, tmp_path):
     """A 42-s realtime run with three episodes; the receiver is down from 4 s to 34 s."""
-    clip = looped(episode_clip, tmp_path / "three.mp4", 3)
+    clip = tmp_path / "three.mp4"
+    loop_video(episode_clip, clip, 3)
     rx = Receiver().start()
     box = tmp_path / "outbox.sqlite"
     proc = subprocess.Popen([EXE, "watch", str(clip), "--realtime", "--warmup", "4",
@@ -189,7 +185,7 @@ def test_the_body_is_signed_and_the_token_sent(tmp_path):
     key_file.write_text("k3y\n")
     key_file.chmod(0o600)
     n = Notifier(Outbox(tmp_path / "o.sqlite"), rx.url, token="tok",
-                 hmac_key=read_secret(key_file, "UNUSED_ENV", "key")).start()
+                 hmac_key=read_secret(key_file, "key")).start()
     n({"kind": "event", "type": "onset", "t": 1.0, "episode": 1})
     n({"kind": "event", "type": "something_else", "t": 0.0})  # not an alert: not sent
     n({"kind": "reading", "t": 1.0})
@@ -209,14 +205,14 @@ def test_secrets_come_from_files_or_the_environment(tmp_path, caplog, monkeypatc
     f.write_text("abc\n")
     f.chmod(0o644)
     with caplog.at_level("WARNING", logger="painvision.live.notify"):
-        assert read_secret(f, "X", "token") == "abc"
+        assert read_secret(f, "token") == "abc"
     assert "can be read by other users" in caplog.text and "abc" not in caplog.text
     monkeypatch.setenv("PV_TEST_TOKEN", " xyz ")
-    assert read_secret(None, "PV_TEST_TOKEN", "token") == "xyz"
+    assert read_secret(None, "token", "PV_TEST_TOKEN") == "xyz"
     (tmp_path / "empty").write_text("\n")
     for bad in (tmp_path / "empty", tmp_path / "missing"):
         with pytest.raises(InputError):
-            read_secret(bad, "X", "token")
+            read_secret(bad, "token")
     with pytest.raises(InputError):
         Notifier(Outbox(tmp_path / "o.sqlite"), "ftp://example.org/x")
 
@@ -274,12 +270,8 @@ def test_no_patient_face_is_announced_once_and_its_return(tmp_path):
 
     clip = render_clip("astronaut", episode_script(8.0), tmp_path / "a.mp4", size=(320, 240),
                        seed=3)
-    cap = cv2.VideoCapture(str(clip))
-    fps = cap.get(cv2.CAP_PROP_FPS)
-    frames = []
-    while (ok_frame := cap.read())[0]:
-        frames.append(ok_frame[1])
-    cap.release()
+    fps = probe_video(clip).fps
+    frames = [f.image_bgr for f in iter_frames(clip)]
     writer = cv2.VideoWriter(str(tmp_path / "gap.mp4"), cv2.VideoWriter_fourcc(*"mp4v"), fps,
                              (320, 240))
     blank = frames[0] * 0 + 90
