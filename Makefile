@@ -10,14 +10,13 @@ OUT    ?= out
 
 setup: $(STAMP)
 
-# Two pip steps so that exactly one OpenCV distribution ends up installed:
-# 1) the package with its pinned dependencies (opencv-python-headless among them);
-# 2) mediapipe without its dependencies (it would pull opencv-contrib-python).
-$(STAMP): pyproject.toml scripts/install_nodeps.py
+# One pip step: the package with every extra and the developer tools ([dev]). The core alone
+# (`pip install painvision`, no PyTorch) is checked by scripts/slim_install.py in CI.
+$(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e ".[dev]"
-	$(BIN)/python scripts/install_nodeps.py
+	$(BIN)/python -m pip check
 	$(BIN)/python -c "import cv2, mediapipe, torch, painvision; print('painvision', painvision.__version__, '| cv2', cv2.__version__, '| mediapipe', mediapipe.__version__, '| torch', torch.__version__)"
 	touch $(STAMP)
 

@@ -29,8 +29,8 @@ from painvision.live import PainMonitor  # noqa: E402
 
 
 def render_loop(seconds: float, fps: float, size: tuple[int, int], seed: int) -> list[bytes]:
-    """Runs in a child process: the renderer's dependencies (albumentations loads
-    PyTorch) must not inflate the monitored process's memory."""
+    """Runs in a child process: the renderer's dependencies (SciPy, scikit-image) must
+    not inflate the monitored process's memory."""
     from painvision.synth.faces import load_photo
     from painvision.synth.render import FaceRig
     from painvision.synth.scenario import random_timeline

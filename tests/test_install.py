@@ -1,8 +1,11 @@
-"""The environment holds exactly the OpenCV and MediaPipe builds the project chose."""
+"""The environment holds exactly the OpenCV and MediaPipe builds the project chose, as
+pip's own metadata resolves them (no install step beside it)."""
 
 from __future__ import annotations
 
 import importlib.metadata as md
+import subprocess
+import sys
 from pathlib import Path
 
 import cv2
@@ -19,19 +22,24 @@ def _cv2_distributions() -> list[str]:
     return sorted(set(names))
 
 
-def test_exactly_one_opencv_distribution_and_it_is_headless():
-    assert _cv2_distributions() == ["opencv-python-headless"]
+def test_exactly_one_opencv_distribution_and_it_is_the_one_mediapipe_requires():
+    assert _cv2_distributions() == ["opencv-contrib-python"]
 
 
-def test_imported_cv2_comes_from_the_headless_distribution():
-    dist = md.distribution("opencv-python-headless")
+def test_imported_cv2_comes_from_that_distribution():
+    dist = md.distribution("opencv-contrib-python")
     cv2_init = Path(cv2.__file__).resolve()
     owned = {Path(dist.locate_file(f)).resolve() for f in dist.files or []}
     assert cv2_init in owned
     assert cv2.__version__ == dist.version.rsplit(".", 1)[0]
-    build = cv2.getBuildInformation().splitlines()
-    gui = [line for line in build if line.strip().startswith("GUI")]
-    assert gui and "NONE" in gui[0]
+
+
+def test_pip_check_finds_every_requirement_met():
+    """Every installed distribution's requirements hold: nothing was installed around
+    pip's resolver (the old `--no-deps` step for mediapipe left it unsatisfied)."""
+    res = subprocess.run([sys.executable, "-m", "pip", "check"], capture_output=True,
+                         text=True)
+    assert res.returncode == 0, res.stdout + res.stderr
 
 
 def test_mediapipe_is_the_release_that_bundles_the_face_mesh():

@@ -10,11 +10,13 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
 from painvision._version import __version__
 from painvision.errors import PainVisionError
+from painvision.extras import MissingExtraError, extra_for_module, require
 
 app = typer.Typer(
     name="painvision",
@@ -28,7 +30,7 @@ err_console = Console(stderr=True)
 
 
 def _fail(message: str, code: int = 2) -> typer.Exit:
-    err_console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    err_console.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
     return typer.Exit(code)
 
 
@@ -116,6 +118,8 @@ def _analyze_one(video: Path, out: Path, kwargs: dict) -> tuple:
 def _fhir_export(on: bool, patient_ref: str | None, device_ref: str | None,
                  recorded_at: str | None):
     """``--fhir`` and its options, checked before any video is read (None without it)."""
+    if on:
+        require("fhir", "analyze --fhir")
     from painvision.errors import InputError
     from painvision.fhir import check_reference, parse_recorded_at
     from painvision.report.outputs import FhirExport
@@ -146,6 +150,11 @@ def _analyze_in_process(video: Path, out: Path, kwargs: dict) -> tuple:
     its error line and the others go on."""
     try:
         return _analyze_one(video, out, kwargs)
+    except ModuleNotFoundError as exc:
+        extra = extra_for_module(exc.name)
+        if extra is None:
+            return _failed(video, f"{video}: internal error: {type(exc).__name__}: {exc}")
+        return _failed(video, f"{video}: {MissingExtraError('this analysis', extra, exc.name)}")
     except Exception as exc:
         return _failed(video, f"{video}: internal error: {type(exc).__name__}: {exc}")
 
@@ -350,7 +359,7 @@ def analyze(
         raise _fail(str(exc)) from None
 
     def error(message: str) -> None:
-        err_console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+        err_console.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
 
     # A video that cannot be opened is reported at once; the others go on.
     failures = 0
@@ -485,6 +494,7 @@ def synth(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
 ) -> None:
     """Generate a synthetic pain dataset (labels, subjects, videos or landmarks) in OUT."""
+    require("train", "painvision synth")
     from painvision.synth.dataset import SynthConfig, plan_clips, write_dataset
 
     try:
@@ -533,6 +543,8 @@ def train(
 ) -> None:
     """Train the temporal model on DATASET(S); reports per fold and on the held-out split."""
     import json
+
+    require("train", "painvision train")
 
     from painvision.classifier.registry import list_models
     from painvision.classifier.train import TrainConfig, load_clips, train_and_report
@@ -597,6 +609,7 @@ def export(
     overwrite: Annotated[bool, typer.Option(help="Replace an existing file.")] = False,
 ) -> None:
     """Export the model to ONNX or TorchScript (with a JSON description beside it)."""
+    require("train", "painvision export")
     from painvision.classifier.export import export_model
     from painvision.classifier.scorer import default_weights_path
 
@@ -820,6 +833,7 @@ def _make_notifier(url: str | None, fmt: str, token_file: Path | None,
     try:
         to_fhir = None
         if fmt == "fhir":
+            require("fhir", "watch --notify-format fhir")
             import fhir.resources.R4B.observation  # noqa: F401 - loaded now, not at the first alert
 
             from painvision.fhir import check_reference, event_resource
@@ -920,6 +934,7 @@ def bench_accuracy(
                                                 "markdown.", show_default=False)] = None,
 ) -> None:
     """PSPI, AU, pain-detection and episode metrics of the scorers on DATASET."""
+    require("bench", "painvision bench accuracy")
     from painvision.bench.accuracy import accuracy_markdown, run_accuracy
     from painvision.scoring import SCORERS
 
@@ -982,15 +997,24 @@ def main() -> None:
     try:
         app()
     except PainVisionError as exc:
-        err_console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        err_console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False,
+                          soft_wrap=True)
         sys.exit(2)
     except KeyboardInterrupt:
         err_console.print("interrupted")
         sys.exit(130)
-    except Exception as exc:  # a bug: say so in one line, traceback on request
+    except Exception as exc:
         if os.environ.get("PAINVISION_DEBUG"):
             raise
-        err_console.print(f"[bold red]internal error:[/] {type(exc).__name__}: {exc} "
+        extra = extra_for_module(exc.name) if isinstance(exc, ModuleNotFoundError) else None
+        if extra is not None:  # an optional extra that no check caught first
+            err_console.print(f"[bold red]error:[/] "
+                              f"{escape(str(MissingExtraError('this command', extra, exc.name)))}",
+                              highlight=False, soft_wrap=True)
+            sys.exit(2)
+        # a bug: say so in one line, traceback on request
+        err_console.print(f"[bold red]internal error:[/] {type(exc).__name__}: "
+                          f"{escape(str(exc))} "
                           "(set PAINVISION_DEBUG=1 for the traceback)", highlight=False,
                           soft_wrap=True)
         sys.exit(1)

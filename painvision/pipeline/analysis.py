@@ -76,7 +76,14 @@ class Analysis:
 
     @property
     def frames(self):
-        """The per-frame table as a pandas DataFrame (columns ``CSV_COLUMNS``)."""
+        """The per-frame table as a pandas DataFrame (columns ``CSV_COLUMNS``).
+
+        Raises:
+            MissingExtraError: pandas is not installed (the ``[bench]`` extra).
+        """
+        from painvision.extras import require
+
+        require("bench", "Analysis.frames (a pandas DataFrame)")
         import pandas as pd
 
         none = np.full(len(self.track), np.nan, np.float32)

@@ -1,14 +1,19 @@
-"""Camera and lighting degradations for rendered frames (albumentations).
+"""Camera and lighting degradations for rendered frames (OpenCV and numpy).
 
 Per clip a random camera is drawn: sensor noise, JPEG-like compression quality,
 occasional defocus blur; lighting drifts slowly (brightness and contrast follow
 smooth random curves, with now and then a step, as when a lamp is switched).
-Deterministic for a given seed.
+Deterministic for a given seed, and per frame: frame ``i`` is degraded the same whatever
+order the frames come in.
+
+Written with OpenCV rather than albumentations: albumentations requires the
+``opencv-python-headless`` distribution of ``cv2``, which cannot be installed beside the
+``opencv-contrib-python`` one that MediaPipe requires without one overwriting the other.
 """
 
 from __future__ import annotations
 
-import albumentations as A
+import cv2
 import numpy as np
 
 __all__ = ["Degrader"]
@@ -42,12 +47,11 @@ class Degrader:
         noise = float(rng.uniform(0.005, 0.03) * strength)
         quality = int(round(100 - strength * rng.uniform(20, 65)))
         blur = rng.random() < 0.3 * strength
-        steps = [A.GaussNoise(std_range=(noise, noise), p=1.0)] if noise > 0 else []
-        if blur:
-            sigma = float(rng.uniform(0.5, 1.2))
-            steps.append(A.GaussianBlur(blur_limit=(3, 5), sigma_limit=(sigma, sigma), p=1.0))
-        steps.append(A.ImageCompression(quality_range=(quality, quality), p=1.0))
-        self.camera = A.Compose(steps, seed=int(rng.integers(0, 2**31 - 1)))
+        self.noise_std = noise * 255.0  # in grey levels
+        self.blur_sigma = float(rng.uniform(0.5, 1.2)) if blur else 0.0
+        self.blur_size = int(rng.choice([3, 5])) if blur else 0
+        self.jpeg_quality = quality
+        self._seed = int(rng.integers(0, 2**31 - 1))
         self.settings = {"noise_std": round(noise, 4), "jpeg_quality": quality,
                          "blur": bool(blur)}
 
@@ -55,9 +59,16 @@ class Degrader:
         """Degrade frame ``i`` (``(H, W, 3) uint8``)."""
         if self.strength <= 0:
             return frame_bgr
-        light = A.RandomBrightnessContrast(
-            brightness_limit=(self.brightness[i], self.brightness[i]),
-            contrast_limit=(self.contrast[i], self.contrast[i]), p=1.0,
-        )
-        img = light(image=frame_bgr)["image"]
-        return self.camera(image=img)["image"]
+        # lighting: out = in * (1 + contrast) + brightness * 255, as a lookup table
+        lut = np.clip(np.arange(256) * (1.0 + self.contrast[i]) + self.brightness[i] * 255.0,
+                      0, 255).astype(np.uint8)
+        img = cv2.LUT(frame_bgr, lut)
+        if self.noise_std > 0:  # sensor noise, independent per pixel and channel
+            rng = np.random.default_rng([self._seed, i])
+            noisy = img.astype(np.float32) + rng.normal(0.0, self.noise_std, img.shape).astype(
+                np.float32)
+            img = np.clip(noisy, 0, 255).astype(np.uint8)
+        if self.blur_sigma > 0:  # defocus
+            img = cv2.GaussianBlur(img, (self.blur_size, self.blur_size), self.blur_sigma)
+        ok, buf = cv2.imencode(".jpg", img, [cv2.IMWRITE_JPEG_QUALITY, self.jpeg_quality])
+        return cv2.imdecode(buf, cv2.IMREAD_COLOR) if ok else img
