@@ -94,8 +94,9 @@ def au_signals(aligned: np.ndarray) -> np.ndarray:
     upper_lid = -_y(m, _R_UPPER + _L_UPPER)
     r_width = np.linalg.norm(m[:, ix.RIGHT_EYE_OUTER, :2] - m[:, ix.RIGHT_EYE_INNER, :2], axis=1)
     l_width = np.linalg.norm(m[:, ix.LEFT_EYE_OUTER, :2] - m[:, ix.LEFT_EYE_INNER, :2], axis=1)
-    r_open = (m[:, _R_LOWER, 1] - m[:, _R_UPPER, 1]).mean(axis=1) / r_width
-    l_open = (m[:, _L_LOWER, 1] - m[:, _L_UPPER, 1]).mean(axis=1) / l_width
+    with np.errstate(divide="ignore", invalid="ignore"):  # a collapsed eye: NaN, invalid
+        r_open = (m[:, _R_LOWER, 1] - m[:, _R_UPPER, 1]).mean(axis=1) / r_width
+        l_open = (m[:, _L_LOWER, 1] - m[:, _L_UPPER, 1]).mean(axis=1) / l_width
     aperture = 0.5 * (r_open + l_open)
     ala = _y(m, _R_ALA + _L_ALA)
     lip = _y(m, _UPPER_LIP) - m[:, ix.NOSE_TIP, 1]
