@@ -12,6 +12,7 @@ import numpy as np
 from painvision.errors import InputError
 
 __all__ = [
+    "APPEARANCE_NAMES",
     "AU_NAMES",
     "N_LANDMARKS",
     "AUScores",
@@ -104,6 +105,14 @@ class AUSeries:
         return AUScores(*(float(getattr(self, n)[i]) for n in AU_NAMES))
 
 
+#: What ``LandmarkTrack.appearance`` holds per frame (``landmarks.appearance``).
+APPEARANCE_NAMES: tuple[str, ...] = (
+    "face_luma", "face_contrast", "sharpness", "eye_contrast_r", "eye_contrast_l",
+    "lower_l", "lower_a", "lower_b", "upper_l", "upper_a", "upper_b", "eye_open_r",
+    "eye_open_l",
+)
+
+
 @dataclass(frozen=True, slots=True)
 class LandmarkTrack:
     """One subject's face mesh over a video, as the front end saw it.
@@ -120,6 +129,9 @@ class LandmarkTrack:
             detector's count at its last look, at most a second before
             (``landmarks.subject``).
         width, height: frame size in pixels.
+        appearance: ``(T, len(landmarks.appearance.APPEARANCE_NAMES)) float32`` what the
+            image of the face looked like (brightness, contrast, sharpness, eyes and skin
+            colour; NaN without a face), or None where it was not measured.
     """
 
     t: np.ndarray
@@ -130,6 +142,7 @@ class LandmarkTrack:
     n_faces: np.ndarray
     width: int
     height: int
+    appearance: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         n = self.t.shape[0]
@@ -140,6 +153,9 @@ class LandmarkTrack:
         for name in ("frame_index", "detected", "confidence", "n_faces"):
             if getattr(self, name).shape != (n,):
                 raise InputError(f"{name} must be ({n},), got {getattr(self, name).shape}")
+        if self.appearance is not None and (self.appearance.ndim != 2
+                                            or self.appearance.shape[0] != n):
+            raise InputError(f"appearance must be ({n}, K), got {self.appearance.shape}")
 
     def __len__(self) -> int:
         return int(self.t.shape[0])

@@ -107,17 +107,24 @@ def model_features(aligned: np.ndarray, signals: np.ndarray, ypr: np.ndarray,
 
 
 def prepare_inputs(track: LandmarkTrack, neutral: tuple[float, float] | None = None,
-                   pose: PoseAlignment | None = None) -> FrameInputs:
-    """Align, measure, find the neutral, and build the model features of a track."""
+                   pose: PoseAlignment | None = None,
+                   readable: np.ndarray | None = None) -> FrameInputs:
+    """Align, measure, find the neutral, and build the model features of a track.
+    ``readable``: ``(T,) bool``, False for frames not to score (``features.quality``)."""
     pose = pose if pose is not None else align_to_template(track.pixels())
-    return _frame_inputs(track.t, pose, au_signals(pose.aligned), neutral)
+    return _frame_inputs(track.t, pose, au_signals(pose.aligned), neutral,
+                         readable=readable)
 
 
 def _frame_inputs(t: np.ndarray, pose: PoseAlignment, signals: np.ndarray,
-                  neutral: tuple[float, float] | None, features: bool = True) -> FrameInputs:
+                  neutral: tuple[float, float] | None, features: bool = True,
+                  readable: np.ndarray | None = None) -> FrameInputs:
     """Which frames can be scored, the neutral, and (with ``features``) the model inputs.
-    ``pose.aligned`` is the whole mesh, the model's points, or (without features) empty."""
+    ``pose.aligned`` is the whole mesh, the model's points, or (without features) empty.
+    Frames that are not ``readable`` are neither scored nor part of the neutral."""
     valid = pose.pose_ok & np.isfinite(signals).all(axis=1)
+    if readable is not None:
+        valid &= np.asarray(readable, bool)
     if features:
         neu = estimate_neutral(pose.aligned, signals, t, valid, neutral)
     else:
@@ -160,12 +167,21 @@ class InputsAccumulator:
         p["points"].append(pose.aligned[:, idx].copy())
         return pose
 
-    def finish(self, neutral: tuple[float, float] | None = None) -> FrameInputs:
-        """The neutral and the model features over everything added."""
+    @property
+    def pose_ok(self) -> np.ndarray:
+        """``(T,) bool`` within the pose limits, over everything added so far."""
+        parts = self._parts["pose_ok"]
+        return np.concatenate(parts) if parts else np.zeros(0, bool)
+
+    def finish(self, neutral: tuple[float, float] | None = None,
+               readable: np.ndarray | None = None) -> FrameInputs:
+        """The neutral and the model features over everything added (``readable``: see
+        ``prepare_inputs``)."""
         if not self._parts["t"]:
             raise ValueError("InputsAccumulator.finish() before any add()")
         cat = {k: np.concatenate(v) for k, v in self._parts.items()}
         self._parts = {k: [] for k in self._parts}
         pose = PoseAlignment(cat["points"], cat["ypr"], cat["scale"], cat["residual"],
                              cat["pose_ok"])
-        return _frame_inputs(cat["t"], pose, cat["signals"], neutral, self.model_points)
+        return _frame_inputs(cat["t"], pose, cat["signals"], neutral, self.model_points,
+                             readable=readable)

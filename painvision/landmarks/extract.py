@@ -10,6 +10,7 @@ import cv2
 import numpy as np
 
 from painvision.io.video import Frame, FrameReader, VideoInfo, prefetch, probe_video
+from painvision.landmarks.appearance import APPEARANCE_NAMES, measure_appearance
 from painvision.landmarks.facemesh import FaceMeshOptions, fit_frame, fit_size
 from painvision.landmarks.subject import SubjectFrontEnd
 from painvision.types import N_LANDMARKS, LandmarkTrack
@@ -29,13 +30,20 @@ class TrackReader:
     ``analyze --jobs`` worker per core: 1.78x instead of 1.62x the throughput of one
     process on 2 cores, ``scripts/jobs_throughput.py --loops 6``).
 
+    The face's appearance (``landmarks.appearance``) is measured every
+    ``APPEARANCE_EVERY_S`` seconds and when the face comes back, and held in between.
+
+    ``transform``, if given, changes each decoded BGR frame before the front end sees it
+    (``transform(image_bgr, index) -> image_bgr``; the robustness benchmark's corruptions).
+
     Attributes after ``chunks()`` is exhausted: ``decoded`` (frames decoded in all).
     """
 
     def __init__(self, path: str | os.PathLike[str], *, stride: int = 1,
                  options: FaceMeshOptions | None = None, on_progress: Progress | None = None,
                  fps: float | None = None, chunk: int = 1024,
-                 decode_thread: bool = True) -> None:
+                 decode_thread: bool = True,
+                 transform: Callable[[np.ndarray, int], np.ndarray] | None = None) -> None:
         self.path = path
         self.info: VideoInfo = probe_video(path, fps)
         self.stride = stride
@@ -44,6 +52,7 @@ class TrackReader:
         self.fps = fps
         self.chunk = chunk
         self.decode_thread = decode_thread
+        self.transform = transform
         self.decoded = 0
 
     def chunks(self) -> Iterator[LandmarkTrack]:
@@ -58,6 +67,10 @@ class TrackReader:
         times = np.empty(self.chunk, np.float64)
         indices = np.empty(self.chunk, np.int64)
         counts = np.empty(self.chunk, np.int16)
+        looks = np.empty((self.chunk, len(APPEARANCE_NAMES)), np.float32)
+        nothing = np.full(len(APPEARANCE_NAMES), np.nan, np.float32)
+        last_look, last_t = nothing, -np.inf
+        transform = self.transform
         n = 0
 
         def flush(k: int) -> LandmarkTrack:
@@ -66,13 +79,14 @@ class TrackReader:
                                  landmarks=lm, detected=np.isfinite(lm).all(axis=(1, 2)),
                                  confidence=np.zeros(k, dtype=np.float32),
                                  n_faces=counts[:k].copy(), width=info.width,
-                                 height=info.height)
+                                 height=info.height, appearance=looks[:k].copy())
 
         def prepared(frames: Iterator[Frame]) -> Iterator[tuple[int, float, np.ndarray]]:
             # in the decoding thread, off the mesh's path: big frames shrunk, and BGR
             # turned into the RGB MediaPipe reads, so the queue holds what it takes
             for f in frames:
-                small = fit_frame(f.image_bgr, options.max_side)
+                img = f.image_bgr if transform is None else transform(f.image_bgr, f.index)
+                small = fit_frame(img, options.max_side)
                 yield f.index, f.t, cv2.cvtColor(small, cv2.COLOR_BGR2RGB)
 
         with contextlib.ExitStack() as stack, SubjectFrontEnd(options) as front:
@@ -85,6 +99,11 @@ class TrackReader:
             for index, t, rgb in frames:
                 found = front.process(rgb, t, rgb=True)
                 buf[n] = found.landmarks if found.landmarks is not None else empty
+                if found.landmarks is None:
+                    last_look, last_t = nothing, -np.inf
+                elif t - last_t >= APPEARANCE_EVERY_S or t < last_t:
+                    last_look, last_t = measure_appearance(rgb, found.landmarks), t
+                looks[n] = last_look
                 times[n] = t
                 indices[n] = index
                 counts[n] = found.n_faces
@@ -99,6 +118,9 @@ class TrackReader:
         if n or done == 0:
             yield flush(n)
 
+
+#: How often the face's appearance is measured (0.24 ms a look at 480x360).
+APPEARANCE_EVERY_S = 0.2
 
 #: Decoded frames waiting for the mesh hold at most about this many bytes (8 frames at
 #: 480x360 or 1080p, 3 at 2880x2160, 2 at 3840x2160).
@@ -145,4 +167,6 @@ def concat_tracks(parts: list[LandmarkTrack]) -> LandmarkTrack:
         detected=np.concatenate([p.detected for p in parts]),
         confidence=np.concatenate([p.confidence for p in parts]),
         n_faces=np.concatenate([p.n_faces for p in parts]),
-        width=first.width, height=first.height)
+        width=first.width, height=first.height,
+        appearance=(np.concatenate([p.appearance for p in parts])
+                    if all(p.appearance is not None for p in parts) else None))

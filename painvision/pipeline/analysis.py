@@ -13,6 +13,7 @@ import numpy as np
 from painvision._version import __version__
 from painvision.features.baseline import Baseline
 from painvision.features.geometry import SIGNAL_NAMES
+from painvision.features.quality import FLAGS, Quality
 from painvision.fileio import atomic_write_text
 from painvision.io.video import VideoInfo
 from painvision.landmarks.pose import PoseAlignment
@@ -25,6 +26,7 @@ __all__ = ["CSV_COLUMNS", "Analysis"]
 CSV_COLUMNS: tuple[str, ...] = (
     "frame", "time_s", "face_detected", "pose_ok", "pspi", *AU_NAMES, "pain_prob",
     *EXPRESSION_OUTPUTS, "confidence", "yaw_deg", "pitch_deg", "roll_deg", "n_faces",
+    "quality", "quality_flags",
 )
 
 
@@ -41,8 +43,12 @@ def _stat(x: np.ndarray, fn) -> float | None:
 class Analysis:
     """Per-frame scores of one video, with everything needed to reproduce them.
 
-    ``pspi``, the AUs and ``pain_prob`` are NaN where no face was found or the head
-    was turned beyond the pose limits (``pose_ok`` False). ``pain_prob`` (the
+    ``pspi``, the AUs and ``pain_prob`` are NaN where no face was found, the head
+    was turned beyond the pose limits (``pose_ok`` False), or the face could not be read
+    (too dark, blurred or covered): ``quality`` holds each frame's quality in [0, 1] and
+    its flags (``features.quality``), which the CSV writes as ``quality`` and
+    ``quality_flags`` (e.g. ``occluded`` or ``low_light|blurred``; empty when clean).
+    ``pain_prob`` (the
     probability that the frame shows pain rather than one of its look-alikes) is None
     with the analytic scorer, which has none. ``expressions`` holds the movements outside
     PSPI (``au1_2`` brow raise, ``au12``, ``au15``, ``au20``, ``au25``, ``au26``, ``au45``
@@ -63,6 +69,7 @@ class Analysis:
     decoded_frames: int
     face_mesh: dict
     expressions: dict[str, np.ndarray] = field(default_factory=dict)
+    quality: Quality | None = None
 
     @property
     def t(self) -> np.ndarray:
@@ -101,8 +108,18 @@ class Analysis:
             "pitch_deg": self.pose.yaw_pitch_roll[:, 1],
             "roll_deg": self.pose.yaw_pitch_roll[:, 2],
             "n_faces": self.track.n_faces,
+            "quality": self._quality.score,
+            "quality_flags": self._quality.reason_text(),
         }
         return pd.DataFrame(data, columns=list(CSV_COLUMNS))
+
+    @property
+    def _quality(self) -> Quality:
+        if self.quality is not None:
+            return self.quality
+        flags = np.where(self.track.detected, np.where(self.pose.pose_ok, 0, 2), 1)
+        return Quality(np.where(self.track.detected, 1.0, np.nan).astype(np.float32),
+                       flags.astype(np.uint8))
 
     @property
     def summary(self) -> dict[str, object]:
@@ -134,6 +151,9 @@ class Analysis:
                 "share_pose_flagged": round(
                     float((self.track.detected & ~self.pose.pose_ok).mean()), 4) if n else 0.0,
                 "frames_with_several_faces": int((self.track.n_faces > 1).sum()),
+                # of the frames with a face: why some were not scored
+                "share_flagged": self._quality.shares(self.track.detected)
+                if self.track.detected.any() else dict.fromkeys(FLAGS, 0.0),
             },
             "pspi": {
                 "mean": _stat(pspi, np.mean),
@@ -169,6 +189,8 @@ class Analysis:
         none = np.full(len(self.track), np.nan, np.float32)
         prob = self.pain_prob if self.pain_prob is not None else none
         expr = np.stack([self.expressions.get(n, none) for n in EXPRESSION_OUTPUTS], axis=1)
+        quality = self._quality
+        q_score, q_flags = quality.score, quality.reason_text()
         for i in range(len(self.track)):
             rows.append(",".join([
                 str(int(self.track.frame_index[i])),
@@ -182,6 +204,8 @@ class Analysis:
                 _fmt(float(self.track.confidence[i])) if self.track.detected[i] else "",
                 *(_fmt(float(v), 2) for v in ypr[i]),
                 str(int(self.track.n_faces[i])),
+                _fmt(float(q_score[i]), 2),
+                q_flags[i],
             ]))
         return atomic_write_text(path, "\n".join(rows) + "\n")
 

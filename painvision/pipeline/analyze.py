@@ -10,6 +10,7 @@ import numpy as np
 from painvision.device import check_device_name
 from painvision.errors import InputError
 from painvision.features.inputs import InputsAccumulator
+from painvision.features.quality import SKIP_FLAGS, assess_quality
 from painvision.landmarks.extract import Progress, TrackReader, concat_tracks
 from painvision.landmarks.facemesh import FaceMeshOptions, frame_confidence
 from painvision.pipeline.analysis import Analysis
@@ -82,11 +83,14 @@ def analyze_video(
         parts.append(LandmarkTrack(
             t=chunk.t, frame_index=chunk.frame_index, landmarks=kept, detected=chunk.detected,
             confidence=frame_confidence(chunk.landmarks, pose.residual),
-            n_faces=chunk.n_faces, width=chunk.width, height=chunk.height))
+            n_faces=chunk.n_faces, width=chunk.width, height=chunk.height,
+            appearance=chunk.appearance))
         del chunk, pose
     track = concat_tracks(parts)
     del parts
-    inputs = acc.finish(neutral)
+    # frames too dark, blurred or covered to read are not scored (features.quality)
+    quality = assess_quality(track.appearance, track.detected, acc.pose_ok)
+    inputs = acc.finish(neutral, readable=(quality.flags & SKIP_FLAGS) == 0)
     info, decoded = reader.info, reader.decoded
     scores = sc.score(inputs)
     logger.info("%s: %d frames analysed, face in %d", path, len(track), int(track.detected.sum()))
@@ -105,4 +109,5 @@ def analyze_video(
         decoded_frames=decoded,
         face_mesh=options.to_dict(),
         expressions=scores.expressions,
+        quality=quality,
     )
