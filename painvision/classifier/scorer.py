@@ -23,18 +23,23 @@ from painvision.types import AU_NAMES, AUScores, AUSeries
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["DEFAULT_WEIGHTS", "ModelScorer", "ModelStream", "default_weights_path", "run_model"]
+__all__ = ["DEFAULT_ONNX", "DEFAULT_WEIGHTS", "ModelScorer", "ModelStream", "SHIPPED_DIR",
+           "default_weights_path", "run_model"]
 
 DEFAULT_WEIGHTS = "painvision-default.pt"
+#: Its ONNX export, shipped beside it (``scripts/export_default_onnx.py``).
+DEFAULT_ONNX = "painvision-default.onnx"
+#: Where the shipped model lives: package data.
+SHIPPED_DIR = Path(__file__).resolve().parent / "data"
 
 
 def default_weights_path() -> Path:
-    """``$PAINVISION_WEIGHTS`` if set, else ``weights/painvision-default.pt`` of the
-    source tree the package runs from."""
+    """``$PAINVISION_WEIGHTS`` if set, else the shipped
+    ``painvision/classifier/data/painvision-default.pt``."""
     env = os.environ.get("PAINVISION_WEIGHTS")
     if env:
         return Path(env)
-    return Path(__file__).resolve().parents[2] / "weights" / DEFAULT_WEIGHTS
+    return SHIPPED_DIR / DEFAULT_WEIGHTS
 
 
 def run_model(model: torch.nn.Module, features: np.ndarray, valid: np.ndarray,
