@@ -26,9 +26,12 @@ __all__ = ["ONNX_THREADS", "OUTPUTS", "OnnxModel", "OnnxWindow", "file_sha256",
 
 #: The exported graph's outputs, in order (its last axis).
 OUTPUTS = ("pspi", "au4", "au6", "au7", "au9", "au10", "au43", "pain_prob")
-#: Threads one session computes with. The model is small (56 k parameters): one thread
-#: scored the sample's 400 frames offline in less time than the default pool, and one
-#: frame at a time the pool's hand-offs cost more than the work (scripts/onnx_threads.py).
+#: Threads one session computes with. The model is small (56 k parameters): on a 2-core
+#: machine ONNX Runtime's default pool (a thread per core) scored the sample's 400 frames
+#: in 0.23-0.33 ms against 0.32-0.33 ms on one thread, and one frame at a time in 0.069-
+#: 0.073 ms against 0.075-0.076 (docs/onnx_backend.json, scripts/onnx_backend.py): under a
+#: microsecond a frame, next to MediaPipe's milliseconds, for threads that spin on the
+#: cores MediaPipe and other ``analyze --jobs`` processes need. So one.
 ONNX_THREADS = 1
 
 
