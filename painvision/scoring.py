@@ -5,7 +5,7 @@ live monitor alike.
 |---|---|---|---|
 | ``combined`` (default) | analytic (geometric) | pain evidence (``features.evidence``) | no |
 | ``analytic`` | analytic | none | no |
-| ``model`` | the learned temporal model | the model's | yes |
+| ``model`` | the learned temporal model | the model's | no (ONNX Runtime); CUDA does |
 
 ``combined`` keeps PSPI exactly as the analytic scorer reads it (so it is never worse than
 it) and adds ``pain_prob``, which tells pain from its look-alikes; an alarm needs both
@@ -132,7 +132,8 @@ class GeometricScorer:
 
 
 class LearnedScorer:
-    """The learned temporal model (PyTorch, loaded here and only here)."""
+    """The learned temporal model: PyTorch where installed, else its ONNX export on ONNX
+    Runtime (``classifier.scorer``); loaded here and only here."""
 
     needs_points = True
 

@@ -1,4 +1,5 @@
-"""Train the shipped model, weights/painvision-default.pt, from generated data.
+"""Train the shipped model, painvision/classifier/data/painvision-default.pt, from generated
+data, and export it to ONNX beside it (scripts/export_default_onnx.py).
 
 1. bench/train-landmarks: landmark sequences, 24 training identities, 60 min (seed 1).
 2. bench/train-rendered: rendered videos, 12 training identities, 24 min (seed 2), put
@@ -9,7 +10,8 @@
 4. Both scorers on the held-out rendered benchmark (scripts/heldout_benchmark.py):
    identities from a photo and shape seeds never used in training.
 
-Outputs: weights/painvision-default.pt, weights/training_report.json,
+Outputs: painvision/classifier/data/painvision-default.pt and its ONNX export
+(painvision-default.onnx, .onnx.json), weights/training_report.json,
 weights/benchmark.json, weights/benchmark.md. Deterministic for the seeds below on one
 machine (CPU); about 17 minutes on 2 cores (8 of them rendering and MediaPipe).
 
@@ -27,6 +29,7 @@ from pathlib import Path
 
 import torch
 
+from painvision.classifier.scorer import DEFAULT_WEIGHTS, SHIPPED_DIR
 from painvision.classifier.train import (
     TrainConfig,
     balance_datasets,
@@ -47,7 +50,10 @@ DATA = {
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--epochs", type=int, default=40)
-    ap.add_argument("--out", default=str(ROOT / "weights" / "painvision-default.pt"))
+    ap.add_argument("--out", default=str(SHIPPED_DIR / DEFAULT_WEIGHTS))
+    ap.add_argument("--reports", default=None,
+                    help="folder for training_report.json and benchmark.json/.md (default: "
+                         "weights/ for the shipped model, else the folder of --out)")
     ap.add_argument("--inputs", default="all", choices=["all", "signals"],
                     help="features the model sees (TrainConfig.inputs)")
     args = ap.parse_args()
@@ -74,11 +80,16 @@ def main() -> None:
     save_weights(out, model, {"name": "painvision-default", "trained_by":
                               "scripts/train_default_model.py", "config": report["config"],
                               "datasets": report["datasets"]})
-    (out.parent / "training_report.json").write_text(json.dumps(report, indent=2) + "\n")
+    shipped = out.resolve() == (SHIPPED_DIR / DEFAULT_WEIGHTS).resolve()
+    reports = Path(args.reports or (ROOT / "weights" if shipped else out.parent))
+    (reports / "training_report.json").write_text(json.dumps(report, indent=2) + "\n")
     print(f"wrote {out} ({time.perf_counter() - t0:.0f} s)", flush=True)
+    # its ONNX export beside it: what an install without PyTorch scores with
+    subprocess.run([sys.executable, str(ROOT / "scripts" / "export_default_onnx.py"),
+                    "--weights", str(out), "--out", str(out.with_suffix(".onnx"))], check=True)
     subprocess.run([sys.executable, str(ROOT / "scripts" / "heldout_benchmark.py"),
-                    "--weights", str(out), "--json", str(out.parent / "benchmark.json"),
-                    "--markdown", str(out.parent / "benchmark.md")], check=True)
+                    "--weights", str(out), "--json", str(reports / "benchmark.json"),
+                    "--markdown", str(reports / "benchmark.md")], check=True)
 
 
 if __name__ == "__main__":

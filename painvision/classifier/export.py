@@ -2,7 +2,9 @@
 
 The exported graph takes ``features (B, T, F) float32`` (``features.inputs``) and returns
 ``outputs (B, T, 8) float32`` in the order of ``OUTPUTS``; a JSON file beside it records
-the order, the feature count and the source weights.
+the order, the feature count, the model's config and receptive field, and the source
+weights (their path and sha256). ``classifier.runtime`` runs an ONNX export without
+PyTorch.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import torch
 from torch import nn
 
 from painvision.classifier.model import TemporalPainNet
+from painvision.classifier.runtime import OUTPUTS, file_sha256
 from painvision.classifier.weights import load_model
 from painvision.errors import InputError
 from painvision.fileio import atomic_output, atomic_write_text
@@ -23,7 +26,6 @@ from painvision.fileio import atomic_output, atomic_write_text
 __all__ = ["FORMATS", "OUTPUTS", "export_model"]
 
 FORMATS = ("onnx", "torchscript")
-OUTPUTS = ("pspi", "au4", "au6", "au7", "au9", "au10", "au43", "pain_prob")
 
 
 class _Stacked(nn.Module):
@@ -60,7 +62,9 @@ def export_model(weights: str | os.PathLike[str], fmt: str, out: str | os.PathLi
             )
     meta = {"format": fmt, "inputs": {"features": ["batch", "frames",
                                                    model.config["in_features"]]},
-            "outputs": list(OUTPUTS), "weights": str(weights), "model": config["model"],
+            "outputs": list(OUTPUTS), "weights": str(weights),
+            "weights_sha256": file_sha256(weights), "model": config["model"],
+            "receptive_field": model.receptive_field,
             "info": config.get("info", {}).get("name")}
     atomic_write_text(str(target) + ".json", json.dumps(meta, indent=2) + "\n")
     return target

@@ -605,7 +605,7 @@ def export(
     fmt: Annotated[str, typer.Option("--format", "-f", help="onnx | torchscript.")],
     out: Annotated[Path, typer.Option("--out", "-o", help="File to write.", show_default=False)],
     weights: Annotated[Path | None, typer.Option(
-        help="Weights (default: weights/painvision-default.pt).", show_default=False)] = None,
+        help="Weights (default: the shipped painvision-default.pt).", show_default=False)] = None,
     overwrite: Annotated[bool, typer.Option(help="Replace an existing file.")] = False,
 ) -> None:
     """Export the model to ONNX or TorchScript (with a JSON description beside it)."""
