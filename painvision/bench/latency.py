@@ -229,7 +229,7 @@ def measure_video(video: str, device: str = "auto", weights: str | None = None,
         "environment": {
             "painvision": __version__, "machine": platform.machine(),
             "processor": platform.processor() or platform.machine(), "cpus": os.cpu_count(),
-            "python": platform.python_version(), "torch": scorer_part["torch"],
+            "python": platform.python_version(), "model_runtime": scorer_part["runtime"],
             "mediapipe": mediapipe.__version__, "opencv": cv2.__version__,
             "device": scorer_part["device"],
         },
@@ -238,10 +238,9 @@ def measure_video(video: str, device: str = "auto", weights: str | None = None,
 
 def _scorer_stages(lm: np.ndarray, t: np.ndarray, width: int, height: int,
                    front_ms: np.ndarray, device: str, weights: str | None) -> dict:
-    """Features, the combined scorer's live step and the learned model, per frame."""
-    import torch
-
-    from painvision.classifier.scorer import ModelScorer
+    """Features, the combined scorer's live step and the learned model, per frame (on
+    PyTorch where it is installed, else on ONNX Runtime: ``classifier.scorer``)."""
+    from painvision.classifier.scorer import ModelScorer, ModelStream
     from painvision.features.geometry import au_signals
     from painvision.features.inputs import model_features, prepare_inputs
     from painvision.landmarks.pose import align_to_template
@@ -259,35 +258,59 @@ def _scorer_stages(lm: np.ndarray, t: np.ndarray, width: int, height: int,
     t1 = time.perf_counter()
     scorer.score(inputs)
     model_offline_ms = (time.perf_counter() - t1) * 1000 / n
-    # Streaming: one frame's features, one model step, on one thread.
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    net, neutral = scorer.model, inputs.neutral
+    neutral = inputs.neutral
+    pix = track.pixels()
     step_ms, feat1_ms = [], []
-    try:
-        with torch.inference_mode():
-            state = net.init_state(1)
-            feats = torch.from_numpy(inputs.features)
-            for i in range(min(n, 30)):
-                _, state = net.step(feats[i][None].to(scorer.device), state)
-            state = net.init_state(1)
-            pix = track.pixels()
-            for i in range(n):
-                t1 = time.perf_counter()
-                pose = align_to_template(pix[i : i + 1])
-                sig = au_signals(pose.aligned)
-                valid = pose.pose_ok & np.isfinite(sig).all(axis=1)
-                f1 = model_features(pose.aligned, sig, pose.yaw_pitch_roll, valid,
-                                    track.t[i : i + 1], neutral)
-                t2 = time.perf_counter()
-                _, state = net.step(torch.from_numpy(f1).to(scorer.device), state)
-                if scorer.device.type == "cuda":
-                    torch.cuda.synchronize()
-                t3 = time.perf_counter()
-                feat1_ms.append((t2 - t1) * 1000)
-                step_ms.append((t3 - t2) * 1000)
-    finally:
-        torch.set_num_threads(threads)
+    if scorer.backend == "torch":
+        # Streaming: one frame's features, one model step, on one thread.
+        import torch
+
+        threads = torch.get_num_threads()
+        torch.set_num_threads(1)
+        net = scorer.model
+        try:
+            with torch.inference_mode():
+                state = net.init_state(1)
+                feats = torch.from_numpy(inputs.features)
+                for i in range(min(n, 30)):
+                    _, state = net.step(feats[i][None].to(scorer.device), state)
+                state = net.init_state(1)
+                for i in range(n):
+                    t1 = time.perf_counter()
+                    pose = align_to_template(pix[i : i + 1])
+                    sig = au_signals(pose.aligned)
+                    valid = pose.pose_ok & np.isfinite(sig).all(axis=1)
+                    f1 = model_features(pose.aligned, sig, pose.yaw_pitch_roll, valid,
+                                        track.t[i : i + 1], neutral)
+                    t2 = time.perf_counter()
+                    _, state = net.step(torch.from_numpy(f1).to(scorer.device), state)
+                    if scorer.device.type == "cuda":
+                        torch.cuda.synchronize()
+                    t3 = time.perf_counter()
+                    feat1_ms.append((t2 - t1) * 1000)
+                    step_ms.append((t3 - t2) * 1000)
+        finally:
+            torch.set_num_threads(threads)
+        runtime = torch.__version__
+    else:  # ONNX Runtime: the model's step is the stream's update less its features
+        import onnxruntime
+
+        stream = ModelStream(scorer)
+        for i in range(n):
+            t1 = time.perf_counter()
+            pose = align_to_template(pix[i : i + 1])
+            sig = au_signals(pose.aligned)
+            valid = pose.pose_ok & np.isfinite(sig).all(axis=1)
+            t2 = time.perf_counter()
+            model_features(pose.aligned, sig, pose.yaw_pitch_roll, valid,
+                           track.t[i : i + 1], neutral)
+            t3 = time.perf_counter()
+            stream.update(float(t[i]), pose.aligned[0], sig[0], pose.yaw_pitch_roll[0],
+                          bool(valid[0]), neutral)
+            t4 = time.perf_counter()
+            feat1_ms.append((t3 - t1) * 1000)
+            step_ms.append(max((t4 - t3) - (t3 - t2), 0.0) * 1000)
+        runtime = f"onnxruntime {onnxruntime.__version__}"
     stream = create_scorer("combined").stream()
     combined_ms = []
     for i in range(n):
@@ -304,7 +327,8 @@ def _scorer_stages(lm: np.ndarray, t: np.ndarray, width: int, height: int,
                    "model_offline": round(model_offline_ms, 3)},
         "live": _stats(live),
         "model_share": round(float(np.median(step_ms) / np.median(front_ms)), 4),
-        "torch": torch.__version__, "device": str(scorer.device),
+        "torch": runtime if scorer.backend == "torch" else None, "runtime": runtime,
+        "device": str(scorer.device), "backend": scorer.backend,
     }
 
 
@@ -350,7 +374,8 @@ def latency_markdown(report: dict) -> str:
     runs, env = report["runs"], report["environment"]
     rows = [
         f"{env['cpus']} CPUs ({env['processor']}), painvision {env['painvision']}, "
-        f"mediapipe {env['mediapipe']}, OpenCV {env['opencv']}, torch {env['torch']}, "
+        f"mediapipe {env['mediapipe']}, OpenCV {env['opencv']}, model on "
+        f"{env.get('model_runtime', env.get('torch'))}, "
         f"device {env['device']}; fastest of {report['repeats']} alternating runs each.",
         "",
         "| video | size | frames | floor fps (OpenCV + MediaPipe alone) | front end fps "

@@ -97,7 +97,7 @@ def au_signals(aligned: np.ndarray) -> np.ndarray:
     with np.errstate(divide="ignore", invalid="ignore"):  # a collapsed eye: NaN, invalid
         r_open = (m[:, _R_LOWER, 1] - m[:, _R_UPPER, 1]).mean(axis=1) / r_width
         l_open = (m[:, _L_LOWER, 1] - m[:, _L_UPPER, 1]).mean(axis=1) / l_width
-    aperture = 0.5 * (r_open + l_open)
+        aperture = 0.5 * (r_open + l_open)
     ala = _y(m, _R_ALA + _L_ALA)
     lip = _y(m, _UPPER_LIP) - m[:, ix.NOSE_TIP, 1]
     width = np.linalg.norm(m[:, ix.MOUTH_RIGHT, :2] - m[:, ix.MOUTH_LEFT, :2], axis=1)

@@ -113,7 +113,7 @@ def test_cli_bench_accuracy_and_latency(tmp_path, short_clip):
         assert set(lat["floor_ms_per_frame"]) == {"decode", "bgr_to_rgb", "face_mesh"}
         assert lat["live_latency_ms"]["p95"] >= lat["live_latency_ms"]["p50"] > 0
         assert lat["agreement_with_full_resolution"] is None  # nothing shrunk at these sizes
-    assert {"torch", "mediapipe", "cpus", "device"} <= set(report["environment"])
+    assert {"model_runtime", "mediapipe", "cpus", "device"} <= set(report["environment"])
     assert "pipeline / floor" in res.stdout and "480p" in res.stdout
     bad = subprocess.run([str(exe), "bench", "latency", str(tmp_path / "none.mp4")],
                          capture_output=True, text=True, timeout=60)

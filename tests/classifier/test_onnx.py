@@ -214,9 +214,6 @@ def test_explicit_pt_weights_without_pytorch_are_one_clear_line():
     assert "'cuda'" in lines[1] and "PyTorch" in lines[1]
 
 
-@pytest.mark.xfail(strict=True, reason="painvision.cli.app prints error messages as rich "
-                   "markup: '[train]' in 'painvision[train]' is read as a tag and dropped "
-                   "(main() and _fail() need rich.markup.escape)")
 def test_the_cli_says_so_in_one_line_without_pytorch(tmp_path):
     res = _without_torch(f"""
         sys.argv = ["painvision", "analyze", {str(ROOT / "sample_videos")!r}, "--out",
