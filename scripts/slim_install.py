@@ -23,7 +23,6 @@ Exit status 1 if a check fails. Needs pip to reach the package index (as ``make 
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import os
 import platform
@@ -34,6 +33,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "sample_videos" / "astronaut_pain.mp4"
@@ -83,30 +84,6 @@ def _biggest(site: Path, over_mb: float = 10.0) -> dict[str, float]:
             if mb >= over_mb:
                 sizes[p.name] = round(mb, 1)
     return dict(sorted(sizes.items(), key=lambda kv: -kv[1]))
-
-
-def _read_csv(path: Path) -> dict[str, list[float]]:
-    with path.open(newline="") as f:
-        rows = list(csv.DictReader(f))
-    return {c: [float(r[c]) if r[c] not in ("", "nan") else float("nan") for r in rows]
-            for c in COLUMNS if rows and c in rows[0]}
-
-
-def _max_diff(a: dict[str, list[float]], b: dict[str, list[float]]) -> dict[str, float]:
-    out = {}
-    for c in COLUMNS:
-        if c not in a or c not in b or len(a[c]) != len(b[c]):
-            out[c] = float("inf")
-            continue
-        d = 0.0
-        for x, y in zip(a[c], b[c], strict=True):
-            if (x != x) != (y != y):  # NaN in one only
-                d = float("inf")
-                break
-            if x == x:
-                d = max(d, abs(x - y))
-        out[c] = d
-    return out
 
 
 def _watch(exe: Path, out: Path) -> tuple[float, float]:
@@ -173,14 +150,29 @@ def main() -> int:
             failures.append(f"OpenCV distributions in the slim venv: {cv2_dists}")
 
         agreement = {}
+        dump = ("import sys, numpy as np; from painvision.pipeline import analyze_video; "
+                "a = analyze_video(sys.argv[1], scorer=sys.argv[2]); "
+                "np.savez(sys.argv[3], pspi=a.pspi, pain_prob=a.pain_prob, "
+                "**{n: getattr(a.aus, n) for n in ('au4','au6','au7','au9','au10','au43')})")
         for scorer in ("combined", "model"):
             outs = {}
             for name, e in (("slim", exe), ("full", FULL_EXE)):
                 d = tmp / f"{name}-{scorer}"
+                # the user's path: the CLI writes its files
                 _must([str(e), "analyze", str(SAMPLE), "--out", str(d), "-q", "--scorer", scorer],
                       f"analyze --scorer {scorer} in the {name} install")
-                outs[name] = _read_csv(d / f"{SAMPLE.stem}.csv")
-            diff = _max_diff(outs["slim"], outs["full"])
+                # the numbers at full precision (the CSV rounds to 1e-3)
+                npz = tmp / f"{name}-{scorer}.npz"
+                _must([str(e.with_name("python")), "-c", dump, str(SAMPLE), scorer, str(npz)],
+                      f"analyze_video in the {name} install")
+                with np.load(npz) as z:
+                    outs[name] = {k: z[k].astype(np.float64) for k in z.files}
+            diff = {}
+            for k in COLUMNS:
+                a, b = outs["slim"][k], outs["full"][k]
+                same_nan = np.array_equal(np.isnan(a), np.isnan(b))
+                diff[k] = float(np.nanmax(np.abs(a - b))) if same_nan and np.isfinite(a).any() \
+                    else (0.0 if same_nan else float("inf"))
             agreement[scorer] = {k: float(f"{v:.3g}") for k, v in diff.items()}
             worst = max(diff.values())
             print(f"analyze --scorer {scorer}: slim vs full, largest difference {worst:.2g}")

@@ -13,9 +13,10 @@ its appearance (``landmarks.appearance``) and its pose, and a flagged frame is n
 | ``blurred`` | sharpness under ``BLUR_SHARE`` of the face's own usual sharpness | motion or defocus blur: the lids and brows smear |
 | ``occluded`` | the lower face's colour is far from the upper face's (chroma distance over ``MASK_CHROMA``: a mask is not skin), or it moved from its own usual colour by over ``REGION_DELTA_E`` while the upper face did not; or an eye the mesh calls open shows under ``EYE_CONTRAST_SHARE`` of its usual contrast (no iris: a hand, a cloth) | the mesh is guessing under the cover |
 
-"Its own usual" is the same face over the whole recording (the 75th percentile of the
-frames with a face, so a cover or a blur over less than a quarter of it does not set
-it): it is what makes the checks hold for every face, since a face's sharpness and
+"Its own usual" is the same face over the lit frames of the whole recording: the median
+of the skin colours and of sharpness (a cover over less than half of it does not set
+them, and noise, which raises sharpness, does not make the rest look blurred), the 75th
+percentile of each eye's contrast and openness (blinks and squints lower them): it is what makes the checks hold for every face, since a face's sharpness and
 colours differ from the next. A condition that lasts the whole recording can only be
 caught by the absolute checks (darkness, a non-skin colour over the lower face).
 
@@ -85,9 +86,9 @@ class Quality:
         return {name: round(float(self.has(name)[sel].sum()) / n, 4) for name in FLAGS}
 
 
-def _ref(x: np.ndarray, ok: np.ndarray) -> float:
+def _ref(x: np.ndarray, ok: np.ndarray, q: float = 75.0) -> float:
     v = x[ok & np.isfinite(x)]
-    return float(np.percentile(v, 75)) if v.size else np.nan
+    return float(np.percentile(v, q)) if v.size else np.nan
 
 
 def _chroma(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -120,8 +121,10 @@ def assess_quality(appearance: np.ndarray | None, detected: np.ndarray,
         dark = np.minimum(a["face_luma"] / DARK_LUMA, a["face_contrast"] / FLAT_CONTRAST)
         parts.append(dark)
         flags |= np.where(seen & (dark < 1.0), _BIT["low_light"], 0).astype(np.uint8)
-        # blurred, against the face's own sharpness
-        sharp = a["sharpness"] / (BLUR_SHARE * _ref(a["sharpness"], seen))
+        lit = seen & (dark >= 1.0)  # the face's own usual look: from frames that are lit
+        # blurred, against the face's own sharpness (the median: sensor noise in a part of
+        # the recording raises the measure there, and must not make the rest look blurred)
+        sharp = a["sharpness"] / (BLUR_SHARE * _ref(a["sharpness"], lit, 50.0))
         parts.append(sharp)
         flags |= np.where(seen & (sharp < 1.0), _BIT["blurred"], 0).astype(np.uint8)
         # the lower face covered: not skin-coloured, or changed while the upper face is not
@@ -130,8 +133,8 @@ def assess_quality(appearance: np.ndarray | None, detected: np.ndarray,
         off_skin = _chroma(*(lower_ab - upper_ab).T) / MASK_CHROMA
         lab_lower = np.stack([a["lower_l"], a["lower_a"], a["lower_b"]], 1)
         lab_upper = np.stack([a["upper_l"], a["upper_a"], a["upper_b"]], 1)
-        ref_lower = np.array([_ref(c, seen) for c in lab_lower.T])
-        ref_upper = np.array([_ref(c, seen) for c in lab_upper.T])
+        ref_lower = np.array([_ref(c, lit, 50.0) for c in lab_lower.T])
+        ref_upper = np.array([_ref(c, lit, 50.0) for c in lab_upper.T])
         moved = np.linalg.norm(lab_lower - ref_lower, axis=1) / REGION_DELTA_E
         steady = np.linalg.norm(lab_upper - ref_upper, axis=1) < UPPER_STEADY_DELTA_E
         covered = (off_skin > 1.0) | ((moved > 1.0) & steady)
@@ -140,8 +143,8 @@ def assess_quality(appearance: np.ndarray | None, detected: np.ndarray,
         # an eye the mesh calls open that shows no eye
         for side in ("r", "l"):
             contrast = a[f"eye_contrast_{side}"] / (EYE_CONTRAST_SHARE
-                                                   * _ref(a[f"eye_contrast_{side}"], seen))
-            opened = a[f"eye_open_{side}"] >= EYE_OPEN_SHARE * _ref(a[f"eye_open_{side}"], seen)
+                                                   * _ref(a[f"eye_contrast_{side}"], lit))
+            opened = a[f"eye_open_{side}"] >= EYE_OPEN_SHARE * _ref(a[f"eye_open_{side}"], lit)
             hidden = opened & (contrast < 1.0)
             covered |= hidden
             parts.append(np.where(opened, contrast, np.inf))

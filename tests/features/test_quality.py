@@ -1,0 +1,133 @@
+"""Quality flags: frames too dark, blurred or covered are flagged and not scored.
+
+The rules on appearance rows built by hand (each rule alone, and what must NOT be
+flagged: a closed eye is a pain sign, not a cover), then the whole pipeline through
+MediaPipe on the bundled sample with a mask and darkness drawn over part of it.
+"""
+
+from __future__ import annotations
+
+import csv
+import subprocess
+import sys
+
+import cv2
+import numpy as np
+import pytest
+
+from painvision.bench.corruptions import corruption
+from painvision.features.quality import FLAGS, SKIP_FLAGS, assess_quality
+from painvision.io.video import FrameReader
+from painvision.landmarks.extract import TrackReader, concat_tracks
+from painvision.types import APPEARANCE_NAMES
+
+CLEAN = {"face_luma": 150.0, "face_contrast": 100.0, "sharpness": 0.9, "eye_contrast_r": 0.9,
+         "eye_contrast_l": 0.9, "lower_l": 140.0, "lower_a": 150.0, "lower_b": 155.0,
+         "upper_l": 160.0, "upper_a": 149.0, "upper_b": 154.0, "eye_open_r": 0.25,
+         "eye_open_l": 0.25}
+
+
+def _rows(n: int = 40, **changes: tuple[slice, float]) -> np.ndarray:
+    """``n`` clean frames; ``changes``: name -> (frames, value)."""
+    a = np.array([[CLEAN[k] for k in APPEARANCE_NAMES]] * n, np.float32)
+    rng = np.random.default_rng(0)
+    a *= 1 + 0.01 * rng.standard_normal(a.shape).astype(np.float32)  # a little jitter
+    for name, (sel, value) in changes.items():
+        a[sel, APPEARANCE_NAMES.index(name)] = value
+    return a
+
+
+def _assess(a: np.ndarray, detected: np.ndarray | None = None):
+    n = len(a)
+    det = np.ones(n, bool) if detected is None else detected
+    return assess_quality(a, det, np.ones(n, bool))
+
+
+def test_clean_frames_are_not_flagged_and_score_high():
+    q = _assess(_rows())
+    assert (q.flags == 0).all()
+    assert (q.score >= 0.75).all()  # the nearest threshold (blur) is 0.6 of its usual
+
+
+@pytest.mark.parametrize("changes, flag", [
+    ({"face_luma": (slice(30, 40), 20.0)}, "low_light"),
+    ({"face_contrast": (slice(30, 40), 12.0)}, "low_light"),
+    ({"sharpness": (slice(30, 40), 0.3)}, "blurred"),
+    ({"lower_a": (slice(30, 40), 122.0), "lower_b": (slice(30, 40), 112.0)}, "occluded"),
+    ({"lower_l": (slice(30, 40), 200.0)}, "occluded"),
+    ({"eye_contrast_r": (slice(30, 40), 0.2)}, "occluded"),
+])
+def test_each_rule_flags_its_frames_and_only_them(changes, flag):
+    q = _assess(_rows(**changes))
+    assert q.has(flag)[30:].all(), q.reasons(35)
+    assert (q.flags[:30] == 0).all()
+    assert (q.score[30:] < 0.5).all() and (q.score[:30] > 0.5).all()
+    assert (q.flags[30:] & SKIP_FLAGS).all()
+
+
+def test_a_closed_eye_is_not_a_covered_eye():
+    """Eyes shut (the mesh says so) show no iris: that is AU43, a pain sign, not a cover."""
+    q = _assess(_rows(eye_contrast_r=(slice(30, 40), 0.2), eye_open_r=(slice(30, 40), 0.02),
+                      eye_contrast_l=(slice(30, 40), 0.2), eye_open_l=(slice(30, 40), 0.02)))
+    assert (q.flags == 0).all()
+
+
+def test_a_change_of_light_over_the_whole_face_is_not_a_cover():
+    q = _assess(_rows(lower_l=(slice(30, 40), 185.0), upper_l=(slice(30, 40), 205.0)))
+    assert not q.has("occluded").any()
+
+
+def test_without_a_face_or_appearance_only_the_face_and_pose_flags():
+    det = np.ones(40, bool)
+    det[:5] = False
+    q = _assess(_rows(), det)
+    assert q.has("no_face")[:5].all() and np.isnan(q.score[:5]).all()
+    q2 = assess_quality(None, det, np.r_[np.ones(35, bool), np.zeros(5, bool)])
+    assert q2.has("no_face")[:5].all() and q2.has("pose_out_of_range")[35:].all()
+    assert set(q2.reasons(37)) == {"pose_out_of_range"}
+    assert set(FLAGS) == set(q2.shares())
+
+
+@pytest.mark.mediapipe
+def test_a_masked_and_a_darkened_stretch_are_flagged_and_left_unscored(sample_video, tmp_path):
+    """Through the whole pipeline: frames 60-99 of the sample under a surgical mask, frames
+    100-139 in near darkness; the CSV flags them and leaves their scores empty."""
+    clean = concat_tracks(list(TrackReader(sample_video).chunks()))
+    meshes = {int(i): clean.landmarks[k] for k, i in enumerate(clean.frame_index)
+              if clean.detected[k]}
+    mask = corruption("mask", 2, seed=0, meshes=meshes)
+    dark = corruption("low_light", 3, seed=0)
+    path = tmp_path / "covered.mp4"
+    writer = None
+    for f in FrameReader(sample_video):
+        if f.index >= 160:
+            break
+        img = f.image_bgr
+        img = mask(img, f.index) if 60 <= f.index < 100 else dark(img, f.index) \
+            if 100 <= f.index < 140 else img
+        if writer is None:
+            h, w = img.shape[:2]
+            writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 25.0, (w, h))
+        writer.write(img)
+    writer.release()
+    out = tmp_path / "out"
+    res = subprocess.run([sys.executable, "-c", "from painvision.cli.app import main; main()",
+                          "analyze", str(path), "--out", str(out), "-q"],
+                         capture_output=True, text=True)
+    assert res.returncode == 0, res.stderr
+    with open(out / "covered.csv", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    assert len(rows) == 160
+    flags = [r["quality_flags"] for r in rows]
+
+    def share(lo: int, hi: int, word: str) -> float:
+        return sum(word in f for f in flags[lo:hi]) / (hi - lo)
+
+    assert share(65, 100, "occluded") >= 0.8   # the mask (after the first look at it)
+    assert share(100, 140, "low_light") >= 0.9
+    assert sum(f != "" for f in flags[:60]) <= 3  # the clean start stays clean
+    for r in rows:
+        if r["quality_flags"] and r["face_detected"] == "1":
+            assert r["pspi"] == "" and r["pain_prob"] == ""  # flagged: not scored
+        assert r["quality"] == "" or 0.0 <= float(r["quality"]) <= 1.0
+    assert all(r["pspi"] != "" for r in rows[:60] if not r["quality_flags"])
