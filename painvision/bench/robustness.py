@@ -59,7 +59,7 @@ class _Bursts:
 
 
 def _variant(name: str, severity: int, seed: int, burst_s: float) -> str:
-    return f"robustness/{name}/{severity}/seed{seed}/burst{burst_s:g}"
+    return f"robustness-v2/{name}/{severity}/seed{seed}/burst{burst_s:g}"
 
 
 def _track_job(video: str, cache: str, name: str, severity: int, seed: int, fps: float,
@@ -100,7 +100,8 @@ def _pick(items: list[DatasetItem], clips_per_subject: int) -> list[DatasetItem]
 
 
 def _score_run(track: LandmarkTrack, truth: dict[str, np.ndarray], window: np.ndarray,
-               scorer, policy: AlertPolicy) -> dict[str, np.ndarray | dict]:
+               scorer, policy: AlertPolicy,
+               clean_anyway: np.ndarray | None = None) -> dict[str, np.ndarray | dict]:
     n = min(len(track), truth["pspi"].size)
     pose = align_to_template(track.pixels())
     quality = assess_quality(track.appearance, track.detected, pose.pose_ok)
@@ -119,6 +120,8 @@ def _score_run(track: LandmarkTrack, truth: dict[str, np.ndarray], window: np.nd
         "flagged": (quality.flags[:n] != 0)[w],
         "pspi": scores.aus.pspi[:n][w].astype(float),
         "pspi_anyway": anyway.aus.pspi[:n][w].astype(float),
+        "clean_anyway": (clean_anyway if clean_anyway is not None
+                         else anyway.aus.pspi[:n][w].astype(float)),
         "prob": (scores.pain_prob[:n][w].astype(float) if scores.pain_prob is not None
                  else np.full(int(w.sum()), np.nan)),
         "truth_pspi": truth["pspi"][:n][w],
@@ -131,7 +134,8 @@ def _score_run(track: LandmarkTrack, truth: dict[str, np.ndarray], window: np.nd
 
 def _summarise(runs: list[dict]) -> dict[str, object]:
     cat = {k: np.concatenate([r[k] for r in runs]) for k in (
-        "detected", "flagged", "pspi", "pspi_anyway", "prob", "truth_pspi", "truth_pain")}
+        "detected", "flagged", "pspi", "pspi_anyway", "clean_anyway", "prob", "truth_pspi",
+        "truth_pain")}
     scored = np.isfinite(cat["pspi"])
     err = np.abs(cat["pspi"] - cat["truth_pspi"])[scored]
     any_ok = np.isfinite(cat["pspi_anyway"])
@@ -142,6 +146,8 @@ def _summarise(runs: list[dict]) -> dict[str, object]:
     det = cat["detected"]
     wrong = det & np.isfinite(cat["pspi_anyway"]) & (
         np.abs(cat["pspi_anyway"] - cat["truth_pspi"]) > 4.0)
+    # made wrong by the corruption: within 4 of the label in the clean run, not now
+    made_wrong = wrong & ~(np.abs(cat["clean_anyway"] - cat["truth_pspi"]) > 4.0)
     fa = sum(r_["episodes"]["false_alarms"] for r_ in runs)
     hours = sum(r_["episodes"]["calm_hours"] for r_ in runs)
     n_det = max(int(det.sum()), 1)
@@ -166,6 +172,9 @@ def _summarise(runs: list[dict]) -> dict[str, object]:
         "wrong_by_4": int(wrong.sum()),
         "wrong_by_4_flagged": (round(float(cat["flagged"][wrong].mean()), 3)
                                if wrong.any() else None),
+        "made_wrong_by_4": int(made_wrong.sum()),
+        "made_wrong_by_4_flagged": (round(float(cat["flagged"][made_wrong].mean()), 3)
+                                    if made_wrong.any() else None),
     }
 
 
@@ -231,14 +240,16 @@ def run_robustness(
         clean, _ = cached_track(it.video, cache)
         frames = max(int(round(fps[it.id] * burst_s)), 1)
         window = (clean.frame_index // frames) % 2 == 1
-        per.setdefault(("clean", 0), []).append(_score_run(clean, truth, window, sc, policy))
+        base = _score_run(clean, truth, window, sc, policy)
+        per.setdefault(("clean", 0), []).append(base)
         for c in corruptions:
             for s in severities:
                 tr, _ = cached_track(it.video, cache, variant=_variant(c, s, seed, burst_s),
                                      transform=_Bursts(c, s, seed, fps[it.id], burst_s,
                                                        _meshes(clean) if c in OCCLUSIONS
                                                        else None))
-                per.setdefault((c, s), []).append(_score_run(tr, truth, window, sc, policy))
+                per.setdefault((c, s), []).append(
+                    _score_run(tr, truth, window, sc, policy, base["pspi_anyway"]))
         done += 1
         if on_progress:
             on_progress(done, total)
@@ -266,14 +277,15 @@ def robustness_markdown(report: dict) -> str:
              "frames.", "",
              "| corruption | severity | face found | PSPI MAE | PSPI r | pain ROC-AUC | false "
              "alarms / h | flagged (of frames with a face) | PSPI MAE if flagged frames were "
-             "scored | wrong by > 4 PSPI: frames, share flagged |",
-             "|---|---|---|---|---|---|---|---|---|---|"]
+             "scored | wrong by > 4 PSPI: frames, share flagged | made wrong by > 4 by the "
+             "corruption: frames, share flagged |",
+             "|---|---|---|---|---|---|---|---|---|---|---|"]
     for row in report["rows"].values():
         lines.append(
             f"| {row['corruption']} | {row['severity'] or '-'} | "
             f"{_f(row['face_detection'])} | {_f(row['pspi_mae'])} | {_f(row['pspi_pearson'])} | "
             f"{_f(row['pain_roc_auc'])} | {_f(row['false_alarms_per_hour'], 1)} | "
             f"{_f(row['flagged_with_face'])} | {_f(row['pspi_mae_if_scored_anyway'])} | "
-            f"{row['wrong_by_4']}, "
-            f"{_f(row['wrong_by_4_flagged'])} |")
+            f"{row['wrong_by_4']}, {_f(row['wrong_by_4_flagged'])} | "
+            f"{row['made_wrong_by_4']}, {_f(row['made_wrong_by_4_flagged'])} |")
     return "\n".join(lines) + "\n"

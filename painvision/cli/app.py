@@ -954,6 +954,61 @@ def bench_accuracy(
     _write_reports(report, accuracy_markdown(report), json_out, md_out)
 
 
+@bench_app.command("robustness")
+def bench_robustness(
+    dataset: Annotated[Path, typer.Argument(help="Labelled dataset with videos (generic "
+                                            "format, e.g. from painvision synth --render).",
+                                            show_default=False)],
+    corruptions: Annotated[str, typer.Option(
+        help="Comma-separated, or all: low_light, infrared, motion_blur, gaussian_noise, "
+             "jpeg, downscale, mask, hand_eye.")] = "all",
+    severities: Annotated[str, typer.Option(help="Comma-separated, of 1, 2, 3.")] = "1,2,3",
+    clips_per_subject: Annotated[int, typer.Option(min=1, help="Clips of each subject.")] = 1,
+    split: Annotated[str | None, typer.Option(help="Only this split (train | heldout).",
+                                              show_default=False)] = None,
+    burst: Annotated[float, typer.Option(min=0.5, help="Seconds of each clean and each "
+                                         "corrupted stretch.")] = 6.0,
+    workers: Annotated[int, typer.Option(min=1, help="Processes for MediaPipe.")
+    ] = os.cpu_count() or 1,
+    json_out: Annotated[Path | None, typer.Option("--json", help="Write the report as JSON.",
+                                                  show_default=False)] = None,
+    md_out: Annotated[Path | None, typer.Option("--markdown", help="Write the table as "
+                                                "markdown.", show_default=False)] = None,
+) -> None:
+    """The default scorer under bedside conditions: each corruption at each severity, in
+    bursts; detection, PSPI, pain AUC, false alarms, and what the quality checks flag."""
+    require("bench", "painvision bench robustness")
+    from painvision.bench.corruptions import CORRUPTIONS
+    from painvision.bench.robustness import robustness_markdown, run_robustness
+
+    chosen = CORRUPTIONS if corruptions == "all" else tuple(
+        dict.fromkeys(c.strip() for c in corruptions.split(",") if c.strip()))
+    unknown = [c for c in chosen if c not in CORRUPTIONS]
+    if unknown or not chosen:
+        raise _fail(f"unknown corruption {', '.join(unknown) or corruptions!r}: expected a "
+                    f"comma-separated list of {', '.join(CORRUPTIONS)}, or all")
+    try:
+        sev = tuple(int(x) for x in severities.split(",") if x.strip())
+    except ValueError:
+        sev = ()
+    if not sev or any(x not in (1, 2, 3) for x in sev):
+        raise _fail(f"--severities takes 1, 2 and/or 3, comma-separated; got {severities!r}")
+    if not (dataset / "subjects.csv").is_file() and not dataset.is_dir():
+        raise _fail(f"{dataset}: no such dataset folder")
+    progress = Progress(TextColumn("[bold]runs"), BarColumn(), MofNCompleteColumn(),
+                        TimeRemainingColumn(), console=err_console, transient=True)
+    try:
+        with progress:
+            task = progress.add_task("runs", total=None)
+            report = run_robustness(
+                dataset, corruptions=chosen, severities=sev, clips_per_subject=clips_per_subject,
+                split=split, burst_s=burst, workers=workers,
+                on_progress=lambda d, t: progress.update(task, completed=d, total=t))
+    except ValueError as exc:
+        raise _fail(str(exc)) from None
+    _write_reports(report, robustness_markdown(report), json_out, md_out)
+
+
 @bench_app.command("latency")
 def bench_latency(
     videos: Annotated[list[Path], typer.Argument(help="Video(s) to time.", show_default=False)],

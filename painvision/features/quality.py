@@ -39,7 +39,7 @@ _BIT = {name: 1 << k for k, name in enumerate(FLAGS)}
 #: the flags of a frame with a face that stop it from being scored (the others already do)
 SKIP_FLAGS = _BIT["low_light"] | _BIT["blurred"] | _BIT["occluded"]
 
-DARK_LUMA = 45.0
+DARK_LUMA = 35.0
 FLAT_CONTRAST = 25.0
 BLUR_SHARE = 0.6
 MASK_CHROMA = 22.0
