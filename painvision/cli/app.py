@@ -423,7 +423,8 @@ def analyze(
             raise _fail(f"cannot create --out {out}: {exc.strerror or exc}") from None
     progress = Progress(
         TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-        TextColumn("frames"), TimeRemainingColumn(), console=err_console, disable=quiet,
+        TextColumn("frames"), TimeRemainingColumn(), console=err_console,
+        disable=quiet or not todo,  # no video to read: no bar (nor its blank line)
         transient=True,
     )
     kwargs = {"device": device, "neutral": neutral_s, "stride": stride, "scorer": loaded,
