@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import json
 import os
-import pickle
+import re
+import warnings
 from pathlib import Path
 
 import torch
@@ -47,19 +48,35 @@ def load_weights(path: str | os.PathLike[str]) -> tuple[dict, dict[str, torch.Te
     if not p.is_file():
         raise WeightsError(f"cannot load weights {p}: no such file")
     try:
-        blob = torch.load(p, map_location="cpu", weights_only=True)
-    except (pickle.UnpicklingError, RuntimeError, EOFError, ValueError, AttributeError) as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise WeightsError(f"refusing to load {p}: not a safe painvision weights file ({first})") \
-            from None
+        with warnings.catch_warnings():  # torch's about pickle protocols: our error says it
+            warnings.simplefilter("ignore")
+            blob = torch.load(p, map_location="cpu", weights_only=True)
+    except Exception as exc:  # any bytes at all may come here: each is a damaged file
+        code = re.search(r"GLOBAL ([\w.]+)", str(exc))
+        if code:
+            raise WeightsError(
+                f"refusing to load {p}: it holds a Python object that would run code when "
+                f"loaded ({code[1]}); painvision weights are tensors and JSON only: do not "
+                "use this file") from None
+        raise WeightsError(
+            f"cannot load weights {p}: damaged, or not a painvision weights file "
+            f"({type(exc).__name__}); use the shipped weights or a file written by "
+            "painvision's training") from None
     if not isinstance(blob, dict) or "config" not in blob or "state_dict" not in blob:
         raise WeightsError(f"{p} is not a painvision weights file (no config / state_dict)")
     try:
         config = json.loads(blob["config"])
     except (TypeError, json.JSONDecodeError):
         raise WeightsError(f"{p}: its config is not JSON") from None
-    if config.get("format") != FORMAT:
-        raise WeightsError(f"{p}: format {config.get('format')!r}, expected {FORMAT!r}")
+    found = config.get("format") if isinstance(config, dict) else None
+    if found != FORMAT:
+        version = re.fullmatch(r"painvision-weights/(\d+)", str(found))
+        if version and int(version[1]) > int(FORMAT.rsplit("/", 1)[1]):
+            raise WeightsError(
+                f"{p} is in format {found!r}, from a newer painvision; this version reads "
+                f"{FORMAT!r}: upgrade painvision, or use weights written by this version")
+        raise WeightsError(f"{p} is not a painvision weights file (format {found!r}, "
+                           f"expected {FORMAT!r})")
     return config, blob["state_dict"]
 
 

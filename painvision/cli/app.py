@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -87,7 +88,12 @@ def _failed(video: Path, message: str) -> tuple:
 
 
 def _analyze_one(video: Path, out: Path, kwargs: dict) -> tuple:
-    """Analyse one video and write its outputs; errors come back as text (picklable)."""
+    """Analyse one video and write its outputs, all or none: they are written into a
+    hidden folder in ``out`` and moved into place once all are there, so an error, a bug
+    or Ctrl-C leaves nothing of them behind. Errors come back as text (picklable)."""
+    import shutil
+    import tempfile
+
     from painvision.pipeline import analyze_video
 
     opencv_one_thread()
@@ -100,19 +106,25 @@ def _analyze_one(video: Path, out: Path, kwargs: dict) -> tuple:
         analysis = analyze_video(video, **kwargs)
     except PainVisionError as exc:
         return _failed(video, str(exc))
+    stage = None
     try:
-        csv_path = analysis.to_csv(out / f"{video.stem}.csv")
-        json_path = analysis.to_json(out / f"{video.stem}.json")
-    except OSError as exc:
-        return _failed(video, f"cannot write into {out}: {exc.strerror or exc}")
-    try:
+        stage = Path(tempfile.mkdtemp(prefix=f".{video.stem}.", suffix=".tmp", dir=out))
+        analysis.to_csv(stage / f"{video.stem}.csv")
+        analysis.to_json(stage / f"{video.stem}.json")
         if visuals:
-            visuals.write(analysis, video, out)
+            visuals.write(analysis, video, stage)
         if fhir:
-            fhir.write(analysis, video, out)
+            fhir.write(analysis, video, stage)
+        for f in sorted(stage.iterdir()):
+            os.replace(f, out / f.name)
     except PainVisionError as exc:
         return _failed(video, str(exc))
-    return video, analysis.summary, csv_path, json_path, None
+    except OSError as exc:
+        return _failed(video, f"cannot write into {out}: {exc.strerror or exc}")
+    finally:
+        if stage is not None:
+            shutil.rmtree(stage, ignore_errors=True)
+    return video, analysis.summary, out / f"{video.stem}.csv", out / f"{video.stem}.json", None
 
 
 def _fhir_export(on: bool, patient_ref: str | None, device_ref: str | None,
@@ -138,11 +150,23 @@ def _fhir_export(on: bool, patient_ref: str | None, device_ref: str | None,
 
 
 _progress_queue = None  # a worker process's line back to the parent's progress bar
+_busy = False  # this worker is analysing a video (and may be writing its outputs)
 
 
 def _init_worker(q) -> None:
     global _progress_queue
     _progress_queue = q
+    # Ctrl-C reaches every process of the terminal's group: the parent alone takes it, and
+    # stops the workers with SIGTERM, on which a busy one removes its unfinished outputs
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, _stop_worker)
+
+
+def _stop_worker(signum: int, _frame: object) -> None:
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)  # once: the clean-up is not cut short
+    if _busy:
+        raise KeyboardInterrupt  # unwinds through _analyze_one's clean-up
+    os._exit(128 + signum)
 
 
 def _analyze_in_process(video: Path, out: Path, kwargs: dict) -> tuple:
@@ -161,6 +185,7 @@ def _analyze_in_process(video: Path, out: Path, kwargs: dict) -> tuple:
 
 def _analyze_in_worker(k: int, video: Path, out: Path, kwargs: dict) -> tuple:
     """``_analyze_in_process`` in a ``--jobs`` worker, telling the parent how far it is."""
+    global _busy
     last = [0]
 
     def on_progress(done: int, total: int) -> None:
@@ -168,7 +193,13 @@ def _analyze_in_worker(k: int, video: Path, out: Path, kwargs: dict) -> tuple:
             _progress_queue.put((k, done))
             last[0] = done
 
-    return _analyze_in_process(video, out, kwargs | {"on_progress": on_progress})
+    _busy = True
+    try:
+        return _analyze_in_process(video, out, kwargs | {"on_progress": on_progress})
+    except KeyboardInterrupt:  # stopped by the parent: nothing written, nothing to return
+        os._exit(128 + signal.SIGTERM)
+    finally:
+        _busy = False
 
 
 class _Jobs:
@@ -237,9 +268,22 @@ class _Jobs:
                                                "analysing it died (out of memory?)"))
                 progress.update(task, completed=sum(done_frames))
         except BaseException:
+            import time
+            from multiprocessing.connection import wait as wait_for
+
+            # taken before shutdown(), which forgets them
+            procs = list((getattr(self.pool, "_processes", None) or {}).values())
             self.pool.shutdown(wait=False, cancel_futures=True)
-            for proc in list(getattr(self.pool, "_processes", {}).values()):
+            for proc in procs:
                 proc.terminate()
+            # each removes its unfinished outputs, then exits (killed if it takes too long)
+            left = {proc.sentinel: proc for proc in procs}
+            deadline = time.monotonic() + 10
+            while left and deadline > time.monotonic():
+                for sentinel in wait_for(list(left), timeout=deadline - time.monotonic()):
+                    del left[sentinel]
+            for proc in left.values():
+                proc.kill()
             raise
         self.pool.shutdown(wait=True)
         return results
@@ -379,7 +423,8 @@ def analyze(
             raise _fail(f"cannot create --out {out}: {exc.strerror or exc}") from None
     progress = Progress(
         TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-        TextColumn("frames"), TimeRemainingColumn(), console=err_console, disable=quiet,
+        TextColumn("frames"), TimeRemainingColumn(), console=err_console,
+        disable=quiet or not todo,  # no video to read: no bar (nor its blank line)
         transient=True,
     )
     kwargs = {"device": device, "neutral": neutral_s, "stride": stride, "scorer": loaded,
@@ -400,18 +445,24 @@ def analyze(
     with progress:
         label = todo[0][0].name if len(todo) == 1 else f"{len(todo)} videos"
         task = progress.add_task(label, total=sum(n for _, n in todo))
-        if workers is not None:
-            found = workers.collect(progress, task)
-        else:
-            found, base = [], 0
-            for video, frames in todo:
-                def on_progress(d: int, total: int, _base=base) -> None:
-                    progress.update(task, completed=_base + d)
+        try:
+            if workers is not None:
+                found = workers.collect(progress, task)
+            else:
+                found, base = [], 0
+                for video, frames in todo:
+                    def on_progress(d: int, total: int, _base=base) -> None:
+                        progress.update(task, completed=_base + d)
 
-                found.append(_analyze_in_process(video, out,
-                                                 kwargs | {"on_progress": on_progress}))
-                base += frames
-                progress.update(task, completed=base)
+                    found.append(_analyze_in_process(video, out,
+                                                     kwargs | {"on_progress": on_progress}))
+                    base += frames
+                    progress.update(task, completed=base)
+        except KeyboardInterrupt:  # Ctrl-C: typer would exit 130 without a word
+            progress.stop()
+            err_console.print("interrupted: the videos not finished have no output files",
+                              highlight=False)
+            raise typer.Exit(130) from None
         order = {v: k for k, (v, _) in enumerate(todo)}
         for video, summary, csv_path, json_path, err in sorted(found, key=lambda r: order[r[0]]):
             if err:
@@ -728,8 +779,6 @@ def watch(
                            "--token-file.")] = False,
 ) -> None:
     """Monitor a patient live: JSON lines on stdout, optional local HTTP feed."""
-    import signal
-
     from painvision.device import require_torch_device
     from painvision.live import AlertPolicy, NeutralPolicy, PainMonitor
     from painvision.live.server import Hub, LocalServer, parse_bind

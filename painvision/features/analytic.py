@@ -172,7 +172,9 @@ def smooth(x: np.ndarray, t: np.ndarray, median_s: float, mean_s: float) -> np.n
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN windows stay NaN
             out = np.nanmedian(windows, axis=1)
-    h = _half_window(t, mean_s)
+    # a window no longer than the clip: np.convolve(mode="same") returns the longer of
+    # the two, so a clip shorter than the window would come back longer than it went in
+    h = min(_half_window(t, mean_s), (x.size - 1) // 2)
     if h >= 1 and x.size > 2:
         k = np.ones(2 * h + 1)
         ok = np.isfinite(out)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import queue
+import struct
 import threading
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -15,8 +16,9 @@ import numpy as np
 
 # FFmpeg's own console chatter ("moov atom not found", ...) would land on the user's
 # terminal next to our one-line errors; we report problems ourselves.
+# Nor OpenCV's ("[ERROR] ... Could not find decoder for codec_id=0" for an unknown codec).
 os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
-os.environ.setdefault("OPENCV_LOG_LEVEL", "ERROR")
+os.environ.setdefault("OPENCV_LOG_LEVEL", "FATAL")
 
 import cv2  # noqa: E402
 
@@ -117,18 +119,101 @@ def image_files(folder: str | os.PathLike[str]) -> list[Path]:
 
 
 def _open(path: str | os.PathLike[str]) -> cv2.VideoCapture:
+    """The video at ``path``, its frames turned upright as its rotation metadata says (a
+    phone's portrait video is stored sideways; OpenCV leaves it so unless asked)."""
     p = Path(path)
     if not p.exists():
         raise VideoError(f"cannot open {p}: no such file")
     if p.stat().st_size == 0:
         raise VideoError(f"cannot open {p}: the file is empty")
     cap = cv2.VideoCapture(str(p), cv2.CAP_FFMPEG)
-    if not cap.isOpened():
+    opened = cap.isOpened()
+    # a cut MP4 whose index comes first opens, and would be analysed up to the cut
+    problem = _mp4_problem(p, opened)
+    if not opened or problem:
         cap.release()
-        raise VideoError(
-            f"cannot open {p}: not a video that FFmpeg can decode (unknown format or truncated)"
-        )
+        raise VideoError(f"cannot open {p}: " + (problem or (
+            "not a video that FFmpeg can decode (unknown format, no video stream, "
+            "unsupported codec or truncated)")))
+    cap.set(cv2.CAP_PROP_ORIENTATION_AUTO, 1)
     return cap
+
+
+#: What an MP4/MOV track holds, by its handler type (ISO/IEC 14496-12, 8.4.3).
+_HANDLERS = {b"soun": "audio", b"text": "text", b"sbtl": "subtitles", b"subt": "subtitles",
+             b"hint": "hint", b"meta": "metadata", b"tmcd": "timecode"}
+
+
+def _boxes(data: bytes) -> Iterator[tuple[bytes, bytes]]:
+    """``(type, payload)`` of the ISO-BMFF boxes in ``data``, one level."""
+    i = 0
+    while i + 8 <= len(data):
+        size, kind = struct.unpack_from(">I4s", data, i)
+        head = 8
+        if size == 1 and i + 16 <= len(data):
+            size, head = struct.unpack_from(">Q", data, i + 8)[0], 16
+        elif size == 0:
+            size = len(data) - i
+        if size < head:
+            return
+        yield kind, data[i + head:i + size]
+        i += size
+
+
+def _mp4_problem(p: Path, opened: bool) -> str | None:
+    """What is wrong with ``p``, read from its boxes if it is an MP4/MOV file: cut short;
+    where FFmpeg did not open it (not ``opened``), also no video track or a video codec
+    FFmpeg does not know. None otherwise."""
+    size = p.stat().st_size
+    moov = None
+    with open(p, "rb") as fh:
+        pos = 0
+        while pos < size:
+            fh.seek(pos)
+            head = fh.read(16)
+            if len(head) < 8:  # a few bytes of padding, after a video that opened
+                return None if opened else ("the file is truncated (it ends inside a box "
+                                            "header); copy it again")
+            n, kind = struct.unpack_from(">I4s", head)
+            if pos == 0 and kind not in (b"ftyp", b"moov", b"mdat", b"wide", b"free", b"skip"):
+                return None  # not an MP4/MOV file
+            skip = 8
+            if n == 1 and len(head) == 16:
+                n, skip = struct.unpack_from(">Q", head, 8)[0], 16
+            elif n == 0:
+                n = size - pos
+            if n < skip:
+                return None
+            if pos + n > size:
+                if opened and kind not in (b"mdat", b"moov", b"moof"):
+                    return None  # trailing bytes that are no box, after a video that opened
+                return (f"the file is truncated: it ends {pos + n - size} bytes into its "
+                        f"{kind.decode('latin-1')!r} box (an interrupted copy or recording?); "
+                        "copy it again")
+            if kind == b"moov" and not opened:
+                if n > 64 * 2**20:
+                    return None  # an index this large is not read for an error message
+                fh.seek(pos + skip)
+                moov = fh.read(n - skip)
+            pos += n
+    if opened:
+        return None
+    if moov is None:
+        return ("the file has no 'moov' box, the index MP4 writes last: the recording was not "
+                "finished or the file is truncated; copy it again")
+    tracks = []
+    for kind, trak in _boxes(moov):
+        if kind == b"trak":
+            mdia = dict(_boxes(dict(_boxes(trak)).get(b"mdia", b"")))
+            stbl = dict(_boxes(dict(_boxes(mdia.get(b"minf", b""))).get(b"stbl", b"")))
+            tracks.append((mdia.get(b"hdlr", b"")[8:12], stbl.get(b"stsd", b"")[12:16]))
+    codecs = [codec.decode("latin-1") for handler, codec in tracks if handler == b"vide"]
+    if not codecs:
+        held = sorted({_HANDLERS.get(h, "other data") for h, _ in tracks})
+        return (f"it has no video stream ({'only ' + ' and '.join(held) if held else 'no track'}"
+                "); expected a video file")
+    return (f"FFmpeg cannot decode its video stream (codec {codecs[0]!r}); convert it to "
+            "H.264 (e.g. ffmpeg -i IN -c:v libx264 OUT.mp4)")
 
 
 def _fourcc(cap: cv2.VideoCapture) -> str:

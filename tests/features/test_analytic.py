@@ -51,6 +51,14 @@ def test_smoothing_removes_short_spikes_and_keeps_episodes():
     assert np.isnan(y[180])
 
 
+@pytest.mark.parametrize("n", [1, 2, 3, 5])
+def test_smoothing_a_clip_shorter_than_the_window_keeps_its_length(n):
+    """5 frames at 30 fps (a short folder of frames) are shorter than the mean window."""
+    t = np.arange(n) / 30.0
+    y = smooth(np.arange(n, dtype=float), t, median_s=0.5, mean_s=0.4)
+    assert y.shape == (n,) and np.isfinite(y).all()
+
+
 def _scorer():
     cal = Calibration(gains={"au4": {"brow_height": 100.0}, "au7": {"lower_lid_drop": 100.0}})
     return AnalyticScorer(cal, median_s=0.0, mean_s=0.0)
