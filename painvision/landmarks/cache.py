@@ -20,7 +20,7 @@ from painvision.types import LandmarkTrack
 __all__ = ["cache_key", "cached_track", "default_cache_dir"]
 
 #: Bump when what extract_track produces changes.
-_FRONT_END_VERSION = "mediapipe-0.10.21/facemesh-v1/appearance-v1"
+_FRONT_END_VERSION = "mediapipe-0.10.21/facemesh-v1/appearance-v1/rotation-v1"
 
 
 def default_cache_dir() -> Path:

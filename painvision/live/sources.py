@@ -72,6 +72,8 @@ def _open(spec: SourceSpec, timeout_s: float) -> cv2.VideoCapture:
                                 cv2.CAP_PROP_READ_TIMEOUT_MSEC, ms])
     else:
         cap = cv2.VideoCapture(spec.target)
+    if spec.kind in ("file", "url"):  # a phone video's rotation, as analyze honours it
+        cap.set(cv2.CAP_PROP_ORIENTATION_AUTO, 1)
     return cap
 
 
