@@ -12,7 +12,9 @@ what issue #15 asks of it:
 - the venv's size on disk (reported; the packages over 10 MB listed).
 
 With ``--measure`` it also runs ``watch`` on the sample in both installs, alternating, and
-reports peak resident memory and the median per-frame latency of each (ratios in one run).
+reports peak resident memory and the median per-frame latency of each (ratios in one run);
+then it uninstalls what MediaPipe's metadata pulls in but neither MediaPipe's face mesh nor
+painvision imports (``TRIM``: jax and its dependencies), and checks the analysis again.
 
     python scripts/slim_install.py [--measure] [--repeats 3] [--json docs/slim_install.json]
                                    [--keep DIR]
@@ -41,6 +43,8 @@ SAMPLE = ROOT / "sample_videos" / "astronaut_pain.mp4"
 FULL_EXE = Path(sys.executable).with_name("painvision")
 COLUMNS = ("pspi", "au4", "au6", "au7", "au9", "au10", "au43", "pain_prob")
 TOLERANCE = 1e-4
+#: required by mediapipe's metadata (for its model maker), imported by nothing that runs here
+TRIM = ("jax", "jaxlib", "scipy", "ml_dtypes", "opt_einsum")
 
 #: an optional command without its extra: (arguments, the extra its error must name)
 OPTIONAL = [
@@ -218,6 +222,18 @@ def main() -> int:
             print(f"watch on the sample: peak RSS slim {rss['slim']:.0f} MB, full "
                   f"{rss['full']:.0f} MB; median frame latency slim {lat['slim']:.2f} ms, "
                   f"full {lat['full']:.2f} ms ({lat['slim'] / lat['full']:.3f}x)")
+            _must([str(py), "-m", "pip", "uninstall", "--quiet", "-y", *TRIM], "trimming")
+            trimmed = _disk_mb(venv)
+            for scorer in ("combined", "model"):
+                npz = tmp / f"trim-{scorer}.npz"
+                _must([str(py), "-c", dump, str(SAMPLE), scorer, str(npz)],
+                      f"analyze_video --scorer {scorer} after trimming")
+                with np.load(npz) as z, np.load(tmp / f"full-{scorer}.npz") as f:
+                    worst = max(float(np.nanmax(np.abs(z[k] - f[k]))) for k in COLUMNS)
+                if not worst <= TOLERANCE:
+                    failures.append(f"trimmed, --scorer {scorer} differs by {worst:.3g}")
+            report["trimmed"] = {"uninstalled": list(TRIM), "venv_mb": round(trimmed, 1)}
+            print(f"without {', '.join(TRIM)}: {trimmed:.0f} MB, the same numbers")
     report["failures"] = failures
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
