@@ -11,7 +11,7 @@ its appearance (``landmarks.appearance``) and its pose, and a flagged frame is n
 | ``pose_out_of_range`` | head turned beyond the pose limits | one side of the face is hidden |
 | ``low_light`` | the face's median L* under ``DARK_LUMA`` or its contrast under ``FLAT_CONTRAST`` (8-bit scale) | too dark or flat to see the brows and lids |
 | ``blurred`` | sharpness under ``BLUR_SHARE`` of the face's own usual sharpness | motion or defocus blur: the lids and brows smear |
-| ``occluded`` | the lower face's colour is far from the upper face's (chroma distance over ``MASK_CHROMA``: a mask is not skin), or it moved from its own usual colour by over ``REGION_DELTA_E`` while the upper face did not; or an eye the mesh calls open shows under ``EYE_CONTRAST_SHARE`` of its usual contrast (no iris: a hand, a cloth) | the mesh is guessing under the cover |
+| ``occluded`` | the lower face has a blue or green cast far from the upper face's colour (chroma distance over ``MASK_CHROMA``: a mask is not skin; a beard, dark or grey, is not flagged), or it moved from its own usual colour by over ``REGION_DELTA_E`` while the upper face did not; or an eye the mesh calls open shows under ``EYE_CONTRAST_SHARE`` of its usual contrast (no iris: a hand, a cloth) | the mesh is guessing under the cover |
 
 "Its own usual" is the same face over the lit frames of the whole recording: the median
 of the skin colours and of sharpness (a cover over less than half of it does not set
@@ -43,6 +43,7 @@ DARK_LUMA = 35.0
 FLAT_CONTRAST = 25.0
 BLUR_SHARE = 0.6
 MASK_CHROMA = 22.0
+MASK_CAST = 3.0
 REGION_DELTA_E = 25.0
 UPPER_STEADY_DELTA_E = 10.0
 EYE_CONTRAST_SHARE = 0.5
@@ -130,7 +131,10 @@ def assess_quality(appearance: np.ndarray | None, detected: np.ndarray,
         # the lower face covered: not skin-coloured, or changed while the upper face is not
         lower_ab = np.stack([a["lower_a"], a["lower_b"]], 1) - 128.0
         upper_ab = np.stack([a["upper_a"], a["upper_b"]], 1) - 128.0
-        off_skin = _chroma(*(lower_ab - upper_ab).T) / MASK_CHROMA
+        # only a blue or green cast counts (a mask, a cloth): no skin, beard or shadow has
+        # one, while a dark or grey beard is as far from the cheeks' colour as a white mask
+        cast = (lower_ab[:, 0] < -MASK_CAST) | (lower_ab[:, 1] < -MASK_CAST)
+        off_skin = np.where(cast, _chroma(*(lower_ab - upper_ab).T) / MASK_CHROMA, 0.0)
         lab_lower = np.stack([a["lower_l"], a["lower_a"], a["lower_b"]], 1)
         lab_upper = np.stack([a["upper_l"], a["upper_a"], a["upper_b"]], 1)
         ref_lower = np.array([_ref(c, lit, 50.0) for c in lab_lower.T])

@@ -72,6 +72,15 @@ def test_a_closed_eye_is_not_a_covered_eye():
     assert (q.flags == 0).all()
 
 
+def test_a_beard_is_not_a_cover():
+    """A dark or grey beard is far from the cheeks' colour, worn from the first frame: it
+    must not silence the whole recording."""
+    for lab in ((60.0, 131.0, 134.0), (170.0, 128.0, 129.0)):  # dark brown, grey
+        q = _assess(_rows(lower_l=(slice(0, 40), lab[0]), lower_a=(slice(0, 40), lab[1]),
+                          lower_b=(slice(0, 40), lab[2])))
+        assert not q.has("occluded").any()
+
+
 def test_a_change_of_light_over_the_whole_face_is_not_a_cover():
     q = _assess(_rows(lower_l=(slice(30, 40), 185.0), upper_l=(slice(30, 40), 205.0)))
     assert not q.has("occluded").any()
