@@ -56,14 +56,19 @@ def has_extra(extra: str) -> bool:
     return _missing(extra) is None
 
 
-def require(extra: str, feature: str) -> None:
+def require(extra: str, feature: str, needs: tuple[str, ...] | None = None) -> None:
     """Raise ``MissingExtraError`` unless ``extra`` is installed.
 
     Args:
         extra: a key of ``EXTRAS``.
         feature: what the user asked for, as they would name it (``"painvision train"``).
+        needs: the modules of the extra this feature imports (default: all of them).
     """
-    missing = _missing(extra)
+    if needs is None:
+        missing = _missing(extra)
+    else:
+        _missing(extra)  # a known extra
+        missing = next((m for m in needs if not _found(m)), None)
     if missing is not None:
         raise MissingExtraError(feature, extra, missing)
 

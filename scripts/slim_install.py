@@ -122,6 +122,9 @@ def main() -> int:
         tmp = Path(tmp_s)
         venv = args.keep or tmp / "venv"
         if venv.exists():
+            if not (venv / "pyvenv.cfg").is_file():
+                sys.exit(f"--keep {venv}: exists and is not a virtual environment; "
+                         "name a new folder or an old venv of this script")
             shutil.rmtree(venv)
         t0 = time.perf_counter()
         _must([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "-w",

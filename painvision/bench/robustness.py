@@ -12,8 +12,9 @@ Measured on the corrupted frames (the same frames of the clean run for the ``cle
 - ``face_detection``: share with a face found;
 - ``pspi_mae``, ``pspi_pearson``: the frames scored, against the labels;
 - ``pain_roc_auc``: ``pain_prob`` against the pain label, frames scored;
-- ``false_alarms_per_hour``: alarms as the monitor raises them (live, causal), outside
-  labelled pain, over the whole clips;
+- ``false_alarms_per_hour``: alarms as the monitor's alert rules raise them (causal) over
+  the scores ``analyze`` gives, flagged frames left out (``watch`` does not flag them yet),
+  outside labelled pain, over the whole clips;
 - ``flagged``: share of frames not scored (no face, head turned, too dark, blurred,
   covered), and of frames with a face;
 - ``wrong_by_4``: frames with a face that, scored anyway, would be more than 4 PSPI from
@@ -24,6 +25,7 @@ Tracks of every run are cached (``landmarks.cache``), so a second run skips Medi
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
@@ -211,7 +213,9 @@ def run_robustness(
     total = len(jobs) + len(items)
     done = 0
     if workers > 1:
-        with ProcessPoolExecutor(workers) as pool:
+        # spawned, not forked: the caller's progress bar runs a thread
+        pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
+        try:
             clean = [pool.submit(_track_job, *j) for j in jobs[:len(items)]]
             for f in clean:  # the occlusions need the clean meshes
                 f.result()
@@ -223,6 +227,10 @@ def run_robustness(
                 done += 1
                 if on_progress:
                     on_progress(done, total)
+        except BaseException:  # Ctrl-C or a failure: no queued run goes on
+            pool.shutdown(wait=True, cancel_futures=True)
+            raise
+        pool.shutdown()
     else:
         for j in jobs:
             _track_job(*j)

@@ -88,5 +88,6 @@ def load_model(path: str | os.PathLike[str], device: torch.device | str = "cpu"
         model = TemporalPainNet(**config["model"])
         model.load_state_dict(state)
     except (TypeError, KeyError, RuntimeError) as exc:
-        raise WeightsError(f"{path}: weights do not fit the model ({exc})") from None
+        why = " ".join(str(exc).split())  # torch's message spans lines: one line here
+        raise WeightsError(f"{path}: weights do not fit the model ({why[:300]})") from None
     return model.to(device).eval(), config

@@ -289,6 +289,33 @@ class _Jobs:
         return results
 
 
+def _run_analyses(todo: list, out: Path, kwargs: dict, workers, progress: Progress,
+                  stopped_by: list[int]) -> list[tuple]:
+    """Every video of ``todo``, in ``workers`` or here, under one progress bar."""
+    with progress:
+        label = todo[0][0].name if len(todo) == 1 else f"{len(todo)} videos"
+        task = progress.add_task(label, total=sum(n for _, n in todo))
+        try:
+            if workers is not None:
+                found = workers.collect(progress, task)
+            else:
+                found, base = [], 0
+                for video, frames in todo:
+                    def on_progress(d: int, total: int, _base=base) -> None:
+                        progress.update(task, completed=_base + d)
+
+                    found.append(_analyze_in_process(video, out,
+                                                     kwargs | {"on_progress": on_progress}))
+                    base += frames
+                    progress.update(task, completed=base)
+        except KeyboardInterrupt:  # Ctrl-C: typer would exit 130 without a word
+            progress.stop()
+            err_console.print("interrupted: the videos not finished have no output files",
+                              highlight=False)
+            raise typer.Exit(128 + int(stopped_by[0])) from None
+    return found
+
+
 @app.command()
 def analyze(
     videos: Annotated[list[Path], typer.Argument(
@@ -442,34 +469,27 @@ def analyze(
         workers = _Jobs(todo, out, kwargs | {"scorer": scorer, "weights": weights,
                                              "decode_thread": n < (os.cpu_count() or 1)},
                         n).start()
-    with progress:
-        label = todo[0][0].name if len(todo) == 1 else f"{len(todo)} videos"
-        task = progress.add_task(label, total=sum(n for _, n in todo))
-        try:
-            if workers is not None:
-                found = workers.collect(progress, task)
-            else:
-                found, base = [], 0
-                for video, frames in todo:
-                    def on_progress(d: int, total: int, _base=base) -> None:
-                        progress.update(task, completed=_base + d)
+    # kill, timeout or a service stop unwinds like Ctrl-C: the workers are stopped and
+    # nothing half-written is left
+    stopped_by = [signal.SIGINT]
 
-                    found.append(_analyze_in_process(video, out,
-                                                     kwargs | {"on_progress": on_progress}))
-                    base += frames
-                    progress.update(task, completed=base)
-        except KeyboardInterrupt:  # Ctrl-C: typer would exit 130 without a word
-            progress.stop()
-            err_console.print("interrupted: the videos not finished have no output files",
-                              highlight=False)
-            raise typer.Exit(130) from None
-        order = {v: k for k, (v, _) in enumerate(todo)}
-        for video, summary, csv_path, json_path, err in sorted(found, key=lambda r: order[r[0]]):
-            if err:
-                error(err)
-                failures += 1
-            else:
-                results.append((video, summary, csv_path, json_path))
+    def on_stop(signum: int, _frame: object) -> None:
+        stopped_by[0] = signum
+        raise KeyboardInterrupt
+
+    previous = {s: signal.signal(s, on_stop) for s in (signal.SIGTERM, signal.SIGHUP)}
+    try:
+        found = _run_analyses(todo, out, kwargs, workers, progress, stopped_by)
+    finally:
+        for s, h in previous.items():
+            signal.signal(s, h)
+    order = {v: k for k, (v, _) in enumerate(todo)}
+    for video, summary, csv_path, json_path, err in sorted(found, key=lambda r: order[r[0]]):
+        if err:
+            error(err)
+            failures += 1
+        else:
+            results.append((video, summary, csv_path, json_path))
 
     if results and not quiet:
         table = Table(title="painvision analyze", title_justify="left")
@@ -545,7 +565,7 @@ def synth(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
 ) -> None:
     """Generate a synthetic pain dataset (labels, subjects, videos or landmarks) in OUT."""
-    require("train", "painvision synth")
+    require("train", "painvision synth", needs=("scipy", "skimage"))
     from painvision.synth.dataset import SynthConfig, plan_clips, write_dataset
 
     try:
@@ -595,7 +615,7 @@ def train(
     """Train the temporal model on DATASET(S); reports per fold and on the held-out split."""
     import json
 
-    require("train", "painvision train")
+    require("train", "painvision train", needs=("torch", "sklearn"))
 
     from painvision.classifier.registry import list_models
     from painvision.classifier.train import TrainConfig, load_clips, train_and_report
@@ -660,7 +680,7 @@ def export(
     overwrite: Annotated[bool, typer.Option(help="Replace an existing file.")] = False,
 ) -> None:
     """Export the model to ONNX or TorchScript (with a JSON description beside it)."""
-    require("train", "painvision export")
+    require("train", "painvision export", needs=("torch", "onnx"))
     from painvision.classifier.export import export_model
     from painvision.classifier.scorer import default_weights_path
 
@@ -798,6 +818,8 @@ def watch(
     neutral: str | float = "auto" if calibrate is None else parse_seconds(calibrate,
                                                                            "--calibrate")
     bind = parse_bind(serve) if serve else None
+    if bind is not None:  # before anything is opened or written
+        require("serve", "watch --serve")
     if out is not None and out.exists() and not append:
         raise _fail(f"{out} exists; use --append to add to it, or choose another file")
     if bind is None and (token_file is not None or insecure):
@@ -983,7 +1005,7 @@ def bench_accuracy(
                                                 "markdown.", show_default=False)] = None,
 ) -> None:
     """PSPI, AU, pain-detection and episode metrics of the scorers on DATASET."""
-    require("bench", "painvision bench accuracy")
+    require("bench", "painvision bench accuracy", needs=("sklearn", "scipy"))
     from painvision.bench.accuracy import accuracy_markdown, run_accuracy
     from painvision.scoring import SCORERS
 
@@ -1026,7 +1048,7 @@ def bench_robustness(
 ) -> None:
     """The default scorer under bedside conditions: each corruption at each severity, in
     bursts; detection, PSPI, pain AUC, false alarms, and what the quality checks flag."""
-    require("bench", "painvision bench robustness")
+    require("bench", "painvision bench robustness", needs=("sklearn", "scipy"))
     from painvision.bench.corruptions import CORRUPTIONS
     from painvision.bench.robustness import robustness_markdown, run_robustness
 

@@ -104,8 +104,9 @@ def estimate_baseline(
         sel = ok & (t >= start) & (t <= end)
         if not sel.any():
             raise InputError(
-                f"no usable face in the neutral stretch {start:g}-{end:g} s; "
-                "choose seconds where the face is visible and at rest"
+                f"no usable face in the neutral stretch {start:g}-{end:g} s (no face, head "
+                "turned, or too dark, blurred or covered to read: see the CSV's "
+                "quality_flags); choose seconds where the face is clearly visible and at rest"
             )
         return Baseline(np.median(sig[sel], axis=0).astype(np.float32), "neutral_range",
                         int(sel.sum()), (float(start), float(end)))

@@ -90,7 +90,7 @@ class Analysis:
         """
         from painvision.extras import require
 
-        require("bench", "Analysis.frames (a pandas DataFrame)")
+        require("bench", "Analysis.frames (a pandas DataFrame)", needs=("pandas",))
         import pandas as pd
 
         none = np.full(len(self.track), np.nan, np.float32)

@@ -145,13 +145,20 @@ def _coverage(tl: Timeline) -> str:
     flagged = tl.pose_flagged(step)
     rows = [
         ("face found", _pct(h["face_share"])),
-        ("scored (face found, head pose within limits)", _pct(h["scored_share"])),
+        ("scored (face found and readable, head pose within limits)",
+         _pct(h["scored_share"])),
         ("head turned beyond the limits (unscored)", _pct(h["pose_flagged_share"])),
         ("stretches without a face", f"{len(gaps)}" + (
             f", longest {_dur(max(s.duration for s in gaps))}" if gaps else "")),
         ("stretches with the head turned", f"{len(flagged)}" + (
             f", longest {_dur(max(s.duration for s in flagged))}" if flagged else "")),
     ]
+    if tl.unreadable is not None:
+        unreadable = tl.unreadable_spans(step)
+        rows.insert(3, ("too dark, blurred or covered to read (unscored)",
+                        _pct(h["unreadable_share"])))
+        rows.append(("stretches too dark, blurred or covered", f"{len(unreadable)}" + (
+            f", longest {_dur(max(s.duration for s in unreadable))}" if unreadable else "")))
     if tl.calibrating is not None:
         rows.insert(2, ("learning the neutral face (unscored)",
                         _pct(float(tl.calibrating.mean()) if len(tl) else None)))

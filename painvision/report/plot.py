@@ -121,6 +121,9 @@ def plot_png(tl: Timeline, *, dpi: int = 100) -> bytes:
         for s in shift(tl.pose_flagged(max_step)):
             a_.axvspan(s.start, s.end, facecolor="none", edgecolor=COLORS["pose"],
                        hatch="////", lw=0)
+        for s in shift(tl.unreadable_spans(max_step)):
+            a_.axvspan(s.start, s.end, facecolor="none", edgecolor=COLORS["pose"],
+                       hatch="\\\\", lw=0)
         for s in shift(calibrating):
             a_.axvspan(s.start, s.end, color=COLORS["calibrating"], alpha=0.35, lw=0)
         for s in shift(tl.camera_lost):
@@ -166,6 +169,9 @@ def plot_png(tl: Timeline, *, dpi: int = 100) -> bytes:
     if tl.pose_flagged(max_step):
         handles.append(Patch(facecolor="white", edgecolor=COLORS["pose"], hatch="////",
                              label="head turned: unscored"))
+    if tl.unreadable_spans(max_step):
+        handles.append(Patch(facecolor="white", edgecolor=COLORS["pose"], hatch="\\\\",
+                             label="unreadable: unscored"))
     if calibrating:
         handles.append(Patch(color=COLORS["calibrating"], alpha=0.5,
                              label="learning the neutral face"))

@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from painvision.errors import InputError
+from painvision.features.quality import SKIP_FLAGS
 from painvision.live.alerts import AlertPolicy, AlertState
 from painvision.types import AU_NAMES
 
@@ -179,6 +180,8 @@ class Timeline:
         calibrating: ``(T,) bool`` the monitor was still learning the neutral face (watch
             logs only; no score then), or None.
         clock_start: Unix time of ``t = 0`` where known (watch logs), for clock times.
+        unreadable: ``(T,) bool`` a face too dark, blurred or covered to read (the quality
+            flags of ``analyze``; unscored), or None where not known.
         name: what the timeline is of (a file name).
         meta: what the report states about its making (scorer, calibration, versions...).
     """
@@ -197,6 +200,7 @@ class Timeline:
     clock_start: float | None = None
     name: str = ""
     meta: dict = field(default_factory=dict)
+    unreadable: np.ndarray | None = None
 
     def __len__(self) -> int:
         return int(self.t.shape[0])
@@ -221,6 +225,12 @@ class Timeline:
     def pose_flagged(self, max_step: float | None = None) -> list[Span]:
         return spans_of(self.t, self.face & ~self.pose_ok, max_step)
 
+    def unreadable_spans(self, max_step: float | None = None) -> list[Span]:
+        """Stretches with a face too dark, blurred or covered to score."""
+        if self.unreadable is None:
+            return []
+        return spans_of(self.t, self.face & self.pose_ok & self.unreadable, max_step)
+
     def headline(self) -> dict[str, float | int | None]:
         """The numbers a reader looks at first."""
         p = self.pspi.astype(np.float64)
@@ -236,6 +246,8 @@ class Timeline:
             "face_share": float(self.face.mean()) if n else 0.0,
             "scored_share": float(np.isfinite(p).mean()) if n else 0.0,
             "pose_flagged_share": float((self.face & ~self.pose_ok).mean()) if n else 0.0,
+            "unreadable_share": (float((self.face & self.pose_ok & self.unreadable).mean())
+                                 if n and self.unreadable is not None else 0.0),
             "pspi_mean": float(fin.mean()) if fin.size else None,
             "pspi_p95": float(np.percentile(fin, 95)) if fin.size else None,
             "pspi_max": float(fin.max()) if fin.size else None,
@@ -259,10 +271,13 @@ class Timeline:
         pspi = analysis.pspi
         aus = {n: np.asarray(getattr(analysis.aus, n), dtype=np.float32) for n in AU_NAMES}
         summary = analysis.summary
+        q = getattr(analysis, "quality", None)
+        unreadable = None if q is None else (q.flags & SKIP_FLAGS) != 0
         return cls._scored(t, pspi, aus, analysis.pain_prob,
                            np.asarray(analysis.track.detected, dtype=bool),
                            np.asarray(analysis.pose.pose_ok, dtype=bool), policy,
-                           name or Path(analysis.info.path).name, _meta_of_summary(summary))
+                           name or Path(analysis.info.path).name, _meta_of_summary(summary),
+                           unreadable)
 
     @classmethod
     def from_csv(cls, csv_path: str | os.PathLike[str], summary: dict | None = None,
@@ -280,14 +295,19 @@ class Timeline:
         t = np.array([float(r["time_s"]) for r in rows], dtype=np.float64)
         aus = {n: col(n) for n in AU_NAMES}
         prob = col("pain_prob")
+        skip = ("low_light", "blurred", "occluded")
+        unreadable = (np.array([any(f in (r.get("quality_flags") or "") for f in skip)
+                                for r in rows], dtype=bool)
+                      if rows and "quality_flags" in rows[0] else None)
         return cls._scored(t, col("pspi"), aus, prob if np.isfinite(prob).any() else None,
                            np.array([r["face_detected"] == "1" for r in rows], dtype=bool),
                            np.array([r.get("pose_ok", "1") == "1" for r in rows], dtype=bool),
                            policy, Path(csv_path).stem,
-                           _meta_of_summary(summary) if summary else {})
+                           _meta_of_summary(summary) if summary else {}, unreadable)
 
     @classmethod
-    def _scored(cls, t, pspi, aus, pain_prob, face, pose_ok, policy, name, meta) -> Timeline:
+    def _scored(cls, t, pspi, aus, pain_prob, face, pose_ok, policy, name, meta,
+                unreadable=None) -> Timeline:
         state = AlertState(policy)
         events = []
         alarm = np.zeros(len(t), dtype=np.int16)
@@ -303,7 +323,8 @@ class Timeline:
         episodes = episodes_from_events(events, t, pspi, aus, end, "video_ends")
         return cls(t, np.asarray(pspi, dtype=np.float32), aus,
                    None if pain_prob is None else np.asarray(pain_prob, dtype=np.float32),
-                   face, pose_ok, episodes, alarm, policy, name=name, meta=meta)
+                   face, pose_ok, episodes, alarm, policy, name=name, meta=meta,
+                   unreadable=unreadable)
 
     @classmethod
     def from_watch_log(cls, path: str | os.PathLike[str]) -> Timeline:
