@@ -463,17 +463,20 @@ def _until(ready, proc: subprocess.Popen, what: str, timeout: float = 120) -> No
         time.sleep(0.01)
 
 
-def _interrupted(proc: subprocess.Popen, out: Path, seen: bytes = b"") -> None:
+def _interrupted(proc: subprocess.Popen, out: Path, seen: bytes = b"",
+                 code: int = 130) -> None:
     _, stderr = proc.communicate(timeout=120)
     text = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", (seen + stderr).decode())
     lines = [line for line in re.split(r"[\r\n]", text)
              if line.strip() and " frames" not in line]  # the progress bar, where drawn
-    assert proc.returncode == 130, text
+    assert proc.returncode == code, text
     assert lines == ["interrupted: the videos not finished have no output files"], text
     assert _files(out) == set()  # no CSV, JSON, overlay, temporary file or folder
 
 
-def test_ctrl_c_while_analysing_leaves_no_file(tmp_path):
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_ctrl_c_or_kill_while_analysing_leaves_no_file(tmp_path, sig):
+    """Ctrl-C, or a kill / timeout / service stop (SIGTERM): exit 128 + the signal."""
     out = tmp_path / "out"
     # the progress bar drawn on the pipe, to see frames being analysed
     proc = _start("analyze", str(SAMPLE), "--out", str(out), "--scorer", "analytic",
@@ -487,13 +490,15 @@ def test_ctrl_c_while_analysing_leaves_no_file(tmp_path):
         return bool(done) and int(done[-1]) >= 25
 
     _until(analysing, proc, "frames analysed")
-    proc.send_signal(signal.SIGINT)
+    proc.send_signal(sig)
     os.set_blocking(proc.stderr.fileno(), True)
-    _interrupted(proc, out, bytes(seen))
+    _interrupted(proc, out, bytes(seen), 128 + int(sig))
 
 
-@pytest.mark.parametrize("jobs", [1, 2])
-def test_ctrl_c_while_writing_leaves_no_file(tmp_path, jobs):
+@pytest.mark.parametrize("jobs, sig, group", [(1, signal.SIGINT, True),
+                                              (2, signal.SIGINT, True),
+                                              (2, signal.SIGTERM, False)])
+def test_ctrl_c_while_writing_leaves_no_file(tmp_path, jobs, sig, group):
     """Ctrl-C once a video's CSV and JSON are written, while its overlay is: none of them
     is left. A terminal sends it to every process of the job (the --jobs workers too)."""
     videos = tmp_path / "videos"
@@ -508,5 +513,8 @@ def test_ctrl_c_while_writing_leaves_no_file(tmp_path, jobs):
         return out.exists() and any(out.glob(".*.tmp/*.json"))
 
     _until(writing, proc, "outputs being written")
-    os.killpg(proc.pid, signal.SIGINT)
-    _interrupted(proc, out)
+    if group:  # a terminal's Ctrl-C reaches every process of the job
+        os.killpg(proc.pid, sig)
+    else:  # kill PID: the parent alone, which must stop its workers
+        proc.send_signal(sig)
+    _interrupted(proc, out, code=128 + int(sig))
