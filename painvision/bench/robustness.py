@@ -195,7 +195,8 @@ def run_robustness(
     on_progress: Callable[[int, int], None] | None = None,
 ) -> dict[str, object]:
     """Every corruption at every severity over the dataset's clips (see the module
-    docstring); returns a JSON-able report."""
+    docstring); returns a JSON-able report. With ``workers`` > 1 the front end runs in
+    spawned processes: call it from a script's ``if __name__ == "__main__":`` block."""
     for c in corruptions:
         if c not in CORRUPTIONS:
             raise ValueError(f"unknown corruption {c!r}: expected some of "
