@@ -35,13 +35,14 @@ along is not caught.
 
 from __future__ import annotations
 
+from collections import deque
 from dataclasses import dataclass
 
 import numpy as np
 
 from painvision.types import APPEARANCE_NAMES
 
-__all__ = ["FLAGS", "SKIP_FLAGS", "Quality", "assess_quality"]
+__all__ = ["FLAGS", "SKIP_FLAGS", "LiveQuality", "Quality", "assess_quality"]
 
 FLAGS: tuple[str, ...] = ("no_face", "pose_out_of_range", "low_light", "blurred", "occluded")
 _BIT = {name: 1 << k for k, name in enumerate(FLAGS)}
@@ -169,3 +170,33 @@ def assess_quality(appearance: np.ndarray | None, detected: np.ndarray,
     q = np.where(seen, q, np.nan)  # no face, or a face too small to measure: not known
     q = np.where((flags & _BIT["pose_out_of_range"]) != 0, np.minimum(q, 0.25), q)
     return Quality(q.astype(np.float32), flags)
+
+
+class LiveQuality:
+    """``assess_quality`` one look at a time, for a live camera: each look is judged
+    against the same face's usual look over the last ``window_s`` seconds (the looks
+    before it, and itself), so a condition that lasts longer than about half the window
+    becomes the usual one, as a recording-long one does offline.
+
+    Args:
+        window_s: seconds of past looks that set "usual".
+    """
+
+    def __init__(self, window_s: float = 120.0) -> None:
+        self.window_s = window_s
+        self._looks: deque[tuple[float, np.ndarray]] = deque()
+
+    def reset(self) -> None:
+        """Forget the past looks (a new subject)."""
+        self._looks.clear()
+
+    def update(self, t: float, look: np.ndarray) -> list[str]:
+        """The flags (names from ``FLAGS``, outside ``no_face`` and ``pose_out_of_range``)
+        of the look ``look`` (``APPEARANCE_NAMES`` order) taken at ``t``."""
+        while self._looks and (t - self._looks[0][0] > self.window_s or t < self._looks[0][0]):
+            self._looks.popleft()
+        self._looks.append((t, np.asarray(look, np.float32)))
+        rows = np.stack([v for _, v in self._looks])
+        n = len(rows)
+        q = assess_quality(rows, np.ones(n, bool), np.ones(n, bool))
+        return q.reasons(n - 1)

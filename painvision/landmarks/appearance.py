@@ -43,11 +43,12 @@ _UPPER = np.array([10, 338, 297, 109, 67, 151, 9, 108, 337, 69, 299, 117, 118, 1
                    348, 50, 280])
 
 
-def measure_appearance(rgb: np.ndarray, landmarks: np.ndarray | None) -> np.ndarray:
+def measure_appearance(rgb: np.ndarray, landmarks: np.ndarray | None,
+                       bgr: bool = False) -> np.ndarray:
     """``APPEARANCE_NAMES`` of the face whose mesh is ``landmarks`` in ``rgb``.
 
     Args:
-        rgb: ``(H, W, 3) uint8`` RGB frame (or ``(H, W)`` grey).
+        rgb: ``(H, W, 3) uint8`` RGB frame (BGR with ``bgr``; or ``(H, W)`` grey).
         landmarks: ``(478, 3)`` or ``(468, 3)`` MediaPipe coordinates (x / width,
             y / height), or None.
 
@@ -71,7 +72,7 @@ def measure_appearance(rgb: np.ndarray, landmarks: np.ndarray | None) -> np.ndar
         crop = cv2.cvtColor(crop, cv2.COLOR_GRAY2RGB)
     # linear, not area: a tenth of the time, and the measures below are robust to it
     small = cv2.resize(crop, size, interpolation=cv2.INTER_LINEAR)
-    lab = cv2.cvtColor(small, cv2.COLOR_RGB2LAB)
+    lab = cv2.cvtColor(small, cv2.COLOR_BGR2LAB if bgr else cv2.COLOR_RGB2LAB)
     pts = np.rint((xy - np.array([x0, y0], np.float32)) * scale).astype(int)
     pts[:, 0] = np.clip(pts[:, 0], 0, size[0] - 1)
     pts[:, 1] = np.clip(pts[:, 1], 0, size[1] - 1)

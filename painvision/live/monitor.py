@@ -22,6 +22,9 @@ from painvision.errors import InputError
 from painvision.features import au_signals
 from painvision.features.analytic import Calibration
 from painvision.features.inputs import Neutral
+from painvision.features.quality import LiveQuality
+from painvision.landmarks.appearance import measure_appearance
+from painvision.landmarks.extract import APPEARANCE_EVERY_S
 from painvision.landmarks.facemesh import FaceMeshOptions, frame_confidence
 from painvision.landmarks.pose import PoseAlignment, align_to_template
 from painvision.landmarks.subject import SubjectFrontEnd
@@ -58,7 +61,9 @@ class Reading:
             image width / height; None without it.
         quality: flags: ``calibrating``, ``no_face``, ``no_patient_face`` (faces are
             seen, none is the patient), ``other_faces`` (visitors beside the patient),
-            ``pose_out_of_range``, ``low_confidence``.
+            ``pose_out_of_range``, ``low_confidence``, and (``features.quality``, against
+            the face's look over the last two minutes) ``low_light``, ``blurred``,
+            ``occluded``: the frame is then not scored.
         in_episode: a pain episode is in progress.
         event: the onset or offset this frame caused, if any.
         latency_ms: time ``process`` took for this frame.
@@ -182,6 +187,9 @@ class PainMonitor:
         self._front = SubjectFrontEnd(self._options, region=bed_region)
         self._tracker = self._front.tracker
         self._alerts = AlertState(self.policy)
+        self._looks = LiveQuality()
+        self._look_t = -math.inf
+        self._look_flags: list[str] = []
         self._lock = threading.Lock()
         self._last_t: float | None = None
         self._last_episode_end: float | None = None
@@ -299,6 +307,7 @@ class PainMonitor:
         lm = found.landmarks
         if lm is None:
             quality.append("no_patient_face" if found.n_faces else "no_face")
+            self._look_t, self._look_flags = -math.inf, []  # look again when it is back
         else:
             if found.n_faces > 1:
                 quality.append("other_faces")
@@ -311,6 +320,14 @@ class PainMonitor:
                 quality.append("pose_out_of_range")
             if conf < 0.5:
                 quality.append("low_confidence")
+            # too dark, blurred or covered to read (features.quality): not scored
+            if t - self._look_t >= APPEARANCE_EVERY_S or t < self._look_t:
+                self._look_flags = self._looks.update(
+                    t, measure_appearance(frame, lm, bgr=True))
+                self._look_t = t
+            if self._look_flags:
+                quality.extend(self._look_flags)
+                valid = False
             if self._neutral.collecting:
                 if valid and self._neutral.add(t, signals, aligned, box):
                     self._tracker.home = self._neutral.box

@@ -8,6 +8,7 @@ MediaPipe on the bundled sample with a mask and darkness drawn over part of it.
 from __future__ import annotations
 
 import csv
+import json
 import subprocess
 import sys
 
@@ -113,16 +114,16 @@ def test_without_a_face_or_appearance_only_the_face_and_pose_flags():
     assert set(FLAGS) == set(q2.shares())
 
 
-@pytest.mark.mediapipe
-def test_a_masked_and_a_darkened_stretch_are_flagged_and_left_unscored(sample_video, tmp_path):
-    """Through the whole pipeline: frames 60-99 of the sample under a surgical mask, frames
-    100-139 in near darkness; the CSV flags them and leaves their scores empty."""
+@pytest.fixture(scope="module")
+def covered(sample_video, tmp_path_factory):
+    """The sample's first 160 frames: frames 60-99 under a surgical mask, 100-139 in near
+    darkness."""
     clean = concat_tracks(list(TrackReader(sample_video).chunks()))
     meshes = {int(i): clean.landmarks[k] for k, i in enumerate(clean.frame_index)
               if clean.detected[k]}
     mask = corruption("mask", 2, seed=0, meshes=meshes)
     dark = corruption("low_light", 3, seed=0)
-    path = tmp_path / "covered.mp4"
+    path = tmp_path_factory.mktemp("covered") / "covered.mp4"
     writer = None
     for f in FrameReader(sample_video):
         if f.index >= 160:
@@ -135,10 +136,19 @@ def test_a_masked_and_a_darkened_stretch_are_flagged_and_left_unscored(sample_vi
             writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 25.0, (w, h))
         writer.write(img)
     writer.release()
+    return path
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-c", "from painvision.cli.app import main; main()",
+                           *args], capture_output=True, text=True, timeout=300)
+
+
+@pytest.mark.mediapipe
+def test_a_masked_and_a_darkened_stretch_are_flagged_and_left_unscored(covered, tmp_path):
+    """Through analyze: the CSV flags them and leaves their scores empty."""
     out = tmp_path / "out"
-    res = subprocess.run([sys.executable, "-c", "from painvision.cli.app import main; main()",
-                          "analyze", str(path), "--out", str(out), "-q"],
-                         capture_output=True, text=True)
+    res = _cli("analyze", str(covered), "--out", str(out), "-q")
     assert res.returncode == 0, res.stderr
     with open(out / "covered.csv", newline="") as fh:
         rows = list(csv.DictReader(fh))
@@ -156,3 +166,28 @@ def test_a_masked_and_a_darkened_stretch_are_flagged_and_left_unscored(sample_vi
             assert r["pspi"] == "" and r["pain_prob"] == ""  # flagged: not scored
         assert r["quality"] == "" or 0.0 <= float(r["quality"]) <= 1.0
     assert all(r["pspi"] != "" for r in rows[:60] if not r["quality_flags"])
+
+
+@pytest.mark.mediapipe
+def test_watch_flags_them_live_and_does_not_score_them(covered, tmp_path):
+    """Through watch, one frame at a time (each look judged against the looks before it):
+    the readings say why, and carry no score."""
+    log = tmp_path / "w.jsonl"
+    res = _cli("watch", str(covered), "-q", "--every", "0.04", "--calibrate", "2",
+               "--out", str(log))
+    assert res.returncode == 0, res.stderr
+    readings = [r for r in map(json.loads, log.read_text().splitlines())
+                if r["kind"] == "reading"]
+    assert len(readings) == 160
+
+    def share(lo: float, hi: float, flag: str) -> float:
+        sel = [r for r in readings if lo <= r["t"] < hi]
+        return sum(flag in r["quality"] for r in sel) / len(sel)
+
+    assert share(2.5, 4.0, "occluded") >= 0.9
+    assert share(4.1, 5.6, "low_light") >= 0.9
+    assert share(0.0, 2.4, "occluded") == share(0.0, 2.4, "low_light") == 0.0
+    for r in readings:
+        if {"occluded", "low_light", "blurred"} & set(r["quality"]):
+            assert r["pspi"] is None and r["aus"] is None
+    assert any(r["pspi"] is not None for r in readings if r["t"] >= 5.7)  # back to scoring
