@@ -13,8 +13,9 @@ Measured on the corrupted frames (the same frames of the clean run for the ``cle
 - ``pspi_mae``, ``pspi_pearson``: the frames scored, against the labels;
 - ``pain_roc_auc``: ``pain_prob`` against the pain label, frames scored;
 - ``false_alarms_per_hour``: alarms as the monitor's alert rules raise them (causal) over
-  the scores ``analyze`` gives, flagged frames left out (``watch`` does not flag them yet),
-  outside labelled pain, over the whole clips;
+  the scores ``analyze`` gives, flagged frames left out (``watch`` judges each frame
+  against the two minutes before it rather than the whole clip), outside labelled pain,
+  over the whole clips;
 - ``flagged``: share of frames not scored (no face, head turned, too dark, blurred,
   covered), and of frames with a face;
 - ``wrong_by_4``: frames with a face that, scored anyway, would be more than 4 PSPI from
