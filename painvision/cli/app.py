@@ -969,6 +969,24 @@ bench_app = typer.Typer(help="Benchmarks: accuracy on labelled data, latency per
 app.add_typer(bench_app, name="bench")
 
 
+def _pick_names(value: str, known: tuple[str, ...], what: str) -> tuple[str, ...]:
+    """A comma-separated choice among ``known`` (or ``all``), in order, without repeats;
+    anything else is ``_fail``'s one line."""
+    chosen = known if value == "all" else tuple(
+        dict.fromkeys(v.strip() for v in value.split(",") if v.strip()))
+    unknown = [v for v in chosen if v not in known]
+    if unknown or not chosen:
+        raise _fail(f"unknown {what} {', '.join(unknown) or value!r}: expected a "
+                    f"comma-separated list of {', '.join(known)}, or all")
+    return chosen
+
+
+def _counting(label: str) -> Progress:
+    """A transient bar that counts ``label`` (clips, runs) on stderr."""
+    return Progress(TextColumn(f"[bold]{label}"), BarColumn(), MofNCompleteColumn(),
+                    TimeRemainingColumn(), console=err_console, transient=True)
+
+
 def _write_reports(report: dict, text: str, json_out: Path | None, md_out: Path | None) -> None:
     import json
 
@@ -1009,14 +1027,8 @@ def bench_accuracy(
     from painvision.bench.accuracy import accuracy_markdown, run_accuracy
     from painvision.scoring import SCORERS
 
-    chosen = SCORERS if scorer == "all" else tuple(
-        dict.fromkeys(s.strip() for s in scorer.split(",") if s.strip()))
-    unknown = [s for s in chosen if s not in SCORERS]
-    if unknown or not chosen:
-        raise _fail(f"unknown scorer {', '.join(unknown) or scorer!r}: expected a "
-                    f"comma-separated list of {', '.join(SCORERS)}, or all")
-    progress = Progress(TextColumn("[bold]clips"), BarColumn(), MofNCompleteColumn(),
-                        TimeRemainingColumn(), console=err_console, transient=True)
+    chosen = _pick_names(scorer, SCORERS, "scorer")
+    progress = _counting("clips")
     with progress:
         task = progress.add_task("clips", total=None)
         report = run_accuracy(dataset, chosen, weights=weights, evidence=evidence, split=split,
@@ -1052,22 +1064,16 @@ def bench_robustness(
     from painvision.bench.corruptions import CORRUPTIONS
     from painvision.bench.robustness import robustness_markdown, run_robustness
 
-    chosen = CORRUPTIONS if corruptions == "all" else tuple(
-        dict.fromkeys(c.strip() for c in corruptions.split(",") if c.strip()))
-    unknown = [c for c in chosen if c not in CORRUPTIONS]
-    if unknown or not chosen:
-        raise _fail(f"unknown corruption {', '.join(unknown) or corruptions!r}: expected a "
-                    f"comma-separated list of {', '.join(CORRUPTIONS)}, or all")
+    chosen = _pick_names(corruptions, CORRUPTIONS, "corruption")
     try:
         sev = tuple(int(x) for x in severities.split(",") if x.strip())
     except ValueError:
         sev = ()
     if not sev or any(x not in (1, 2, 3) for x in sev):
         raise _fail(f"--severities takes 1, 2 and/or 3, comma-separated; got {severities!r}")
-    if not (dataset / "subjects.csv").is_file() and not dataset.is_dir():
+    if not dataset.is_dir():
         raise _fail(f"{dataset}: no such dataset folder")
-    progress = Progress(TextColumn("[bold]runs"), BarColumn(), MofNCompleteColumn(),
-                        TimeRemainingColumn(), console=err_console, transient=True)
+    progress = _counting("runs")
     try:
         with progress:
             task = progress.add_task("runs", total=None)
