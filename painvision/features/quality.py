@@ -42,12 +42,13 @@ import numpy as np
 
 from painvision.types import APPEARANCE_NAMES
 
-__all__ = ["FLAGS", "SKIP_FLAGS", "LiveQuality", "Quality", "assess_quality"]
+__all__ = ["FLAGS", "SKIP_FLAGS", "UNREADABLE", "LiveQuality", "Quality", "assess_quality"]
 
 FLAGS: tuple[str, ...] = ("no_face", "pose_out_of_range", "low_light", "blurred", "occluded")
 _BIT = {name: 1 << k for k, name in enumerate(FLAGS)}
 #: the flags of a frame with a face that stop it from being scored (the others already do)
-SKIP_FLAGS = _BIT["low_light"] | _BIT["blurred"] | _BIT["occluded"]
+UNREADABLE: tuple[str, ...] = ("low_light", "blurred", "occluded")
+SKIP_FLAGS = sum(_BIT[name] for name in UNREADABLE)
 
 DARK_LUMA = 12.0
 FLAT_CONTRAST = 10.0
@@ -117,9 +118,8 @@ def assess_quality(appearance: np.ndarray | None, detected: np.ndarray,
     n = detected.shape[0]
     flags = np.where(detected, 0, _BIT["no_face"]).astype(np.uint8)
     flags |= np.where(detected & ~pose_ok, _BIT["pose_out_of_range"], 0).astype(np.uint8)
-    score = np.where(detected, 1.0, np.nan)
     if appearance is None or n == 0:
-        score = np.where(flags != 0, np.where(detected, 0.25, np.nan), score)
+        score = np.where(detected, np.where(flags != 0, 0.25, 1.0), np.nan)
         return Quality(score.astype(np.float32), flags)
     a = {name: appearance[:, k].astype(np.float64) for k, name in enumerate(APPEARANCE_NAMES)
          if k < appearance.shape[1]}

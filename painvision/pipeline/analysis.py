@@ -13,7 +13,7 @@ import numpy as np
 from painvision._version import __version__
 from painvision.features.baseline import Baseline
 from painvision.features.geometry import SIGNAL_NAMES
-from painvision.features.quality import FLAGS, Quality
+from painvision.features.quality import FLAGS, Quality, assess_quality
 from painvision.fileio import atomic_write_text
 from painvision.io.video import VideoInfo
 from painvision.landmarks.pose import PoseAlignment
@@ -115,11 +115,10 @@ class Analysis:
 
     @property
     def _quality(self) -> Quality:
+        """``quality``, or where it was not assessed, the face and pose flags alone."""
         if self.quality is not None:
             return self.quality
-        flags = np.where(self.track.detected, np.where(self.pose.pose_ok, 0, 2), 1)
-        return Quality(np.where(self.track.detected, 1.0, np.nan).astype(np.float32),
-                       flags.astype(np.uint8))
+        return assess_quality(None, self.track.detected, self.pose.pose_ok)
 
     @property
     def summary(self) -> dict[str, object]:

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from painvision.errors import InputError
-from painvision.features.quality import SKIP_FLAGS
+from painvision.features.quality import SKIP_FLAGS, UNREADABLE
 from painvision.live.alerts import AlertPolicy, AlertState
 from painvision.types import AU_NAMES
 
@@ -295,9 +295,8 @@ class Timeline:
         t = np.array([float(r["time_s"]) for r in rows], dtype=np.float64)
         aus = {n: col(n) for n in AU_NAMES}
         prob = col("pain_prob")
-        skip = ("low_light", "blurred", "occluded")
-        unreadable = (np.array([any(f in (r.get("quality_flags") or "") for f in skip)
-                                for r in rows], dtype=bool)
+        unreadable = (np.array([bool(set((r.get("quality_flags") or "").split("|"))
+                                     & set(UNREADABLE)) for r in rows], dtype=bool)
                       if rows and "quality_flags" in rows[0] else None)
         return cls._scored(t, col("pspi"), aus, prob if np.isfinite(prob).any() else None,
                            np.array([r["face_detected"] == "1" for r in rows], dtype=bool),
