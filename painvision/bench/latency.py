@@ -261,6 +261,12 @@ def _scorer_stages(lm: np.ndarray, t: np.ndarray, width: int, height: int,
     neutral = inputs.neutral
     pix = track.pixels()
     step_ms, feat1_ms = [], []
+
+    def measured(i: int):  # one frame's pose, AU signals and whether it can be scored
+        pose = align_to_template(pix[i : i + 1])
+        sig = au_signals(pose.aligned)
+        return pose, sig, pose.pose_ok & np.isfinite(sig).all(axis=1)
+
     if scorer.backend == "torch":
         # Streaming: one frame's features, one model step, on one thread.
         import torch
@@ -277,9 +283,7 @@ def _scorer_stages(lm: np.ndarray, t: np.ndarray, width: int, height: int,
                 state = net.init_state(1)
                 for i in range(n):
                     t1 = time.perf_counter()
-                    pose = align_to_template(pix[i : i + 1])
-                    sig = au_signals(pose.aligned)
-                    valid = pose.pose_ok & np.isfinite(sig).all(axis=1)
+                    pose, sig, valid = measured(i)
                     f1 = model_features(pose.aligned, sig, pose.yaw_pitch_roll, valid,
                                         track.t[i : i + 1], neutral)
                     t2 = time.perf_counter()
@@ -298,9 +302,7 @@ def _scorer_stages(lm: np.ndarray, t: np.ndarray, width: int, height: int,
         stream = ModelStream(scorer)
         for i in range(n):
             t1 = time.perf_counter()
-            pose = align_to_template(pix[i : i + 1])
-            sig = au_signals(pose.aligned)
-            valid = pose.pose_ok & np.isfinite(sig).all(axis=1)
+            pose, sig, valid = measured(i)
             t2 = time.perf_counter()
             model_features(pose.aligned, sig, pose.yaw_pitch_roll, valid,
                            track.t[i : i + 1], neutral)

@@ -49,16 +49,22 @@ from painvision.types import LandmarkTrack
 __all__ = ["robustness_markdown", "run_robustness"]
 
 
+def _corrupted(index: np.ndarray | int, fps: float, burst_s: float) -> np.ndarray | bool:
+    """Whether frame ``index`` falls in a corrupted burst (every other one, from the
+    second)."""
+    return (index // max(int(round(fps * burst_s)), 1)) % 2 == 1
+
+
 class _Bursts:
     """``transform`` on frames in every other ``burst`` window (picklable)."""
 
     def __init__(self, name: str, severity: int, seed: int, fps: float, burst_s: float,
                  meshes: dict[int, np.ndarray] | None) -> None:
         self.transform = corruption(name, severity, seed, meshes)
-        self.frames = max(int(round(fps * burst_s)), 1)
+        self.fps, self.burst_s = fps, burst_s
 
     def __call__(self, img: np.ndarray, i: int) -> np.ndarray:
-        return self.transform(img, i) if (i // self.frames) % 2 == 1 else img
+        return self.transform(img, i) if _corrupted(i, self.fps, self.burst_s) else img
 
 
 def _variant(name: str, severity: int, seed: int, burst_s: float) -> str:
@@ -214,21 +220,22 @@ def run_robustness(
              for c in corruptions for s in severities for it in items]
     total = len(jobs) + len(items)
     done = 0
+
+    def tick() -> None:
+        nonlocal done
+        done += 1
+        if on_progress:
+            on_progress(done, total)
+
     if workers > 1:
         # spawned, not forked: the caller's progress bar runs a thread
         pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
         try:
-            clean = [pool.submit(_track_job, *j) for j in jobs[:len(items)]]
-            for f in clean:  # the occlusions need the clean meshes
-                f.result()
-                done += 1
-                if on_progress:
-                    on_progress(done, total)
-            for f in [pool.submit(_track_job, *j) for j in jobs[len(items):]]:
-                f.result()
-                done += 1
-                if on_progress:
-                    on_progress(done, total)
+            # the clean runs first: the occlusions need their meshes
+            for batch in (jobs[:len(items)], jobs[len(items):]):
+                for f in [pool.submit(_track_job, *j) for j in batch]:
+                    f.result()
+                    tick()
         except BaseException:  # Ctrl-C or a failure: no queued run goes on
             pool.shutdown(wait=True, cancel_futures=True)
             raise
@@ -236,9 +243,7 @@ def run_robustness(
     else:
         for j in jobs:
             _track_job(*j)
-            done += 1
-            if on_progress:
-                on_progress(done, total)
+            tick()
 
     sc = create_scorer(scorer)
     policy = AlertPolicy()
@@ -248,21 +253,18 @@ def run_robustness(
         labels = item_labels(it)
         truth = {k: labels[k].astype(float) for k in ("pspi", "pain")}
         clean, _ = cached_track(it.video, cache)
-        frames = max(int(round(fps[it.id] * burst_s)), 1)
-        window = (clean.frame_index // frames) % 2 == 1
+        meshes = _meshes(clean) if set(corruptions) & set(OCCLUSIONS) else None
+        window = _corrupted(clean.frame_index, fps[it.id], burst_s)
         base = _score_run(clean, truth, window, sc, policy)
         per.setdefault(("clean", 0), []).append(base)
         for c in corruptions:
             for s in severities:
                 tr, _ = cached_track(it.video, cache, variant=_variant(c, s, seed, burst_s),
                                      transform=_Bursts(c, s, seed, fps[it.id], burst_s,
-                                                       _meshes(clean) if c in OCCLUSIONS
-                                                       else None))
+                                                       meshes if c in OCCLUSIONS else None))
                 per.setdefault((c, s), []).append(
                     _score_run(tr, truth, window, sc, policy, base["pspi_anyway"]))
-        done += 1
-        if on_progress:
-            on_progress(done, total)
+        tick()
     for (c, s), runs in per.items():
         rows[f"{c}/{s}"] = {"corruption": c, "severity": s, **_summarise(runs)}
     return {

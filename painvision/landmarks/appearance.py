@@ -25,9 +25,12 @@ import numpy as np
 
 from painvision.types import APPEARANCE_NAMES
 
-__all__ = ["APPEARANCE_NAMES", "CROP_WIDTH", "measure_appearance"]
+__all__ = ["APPEARANCE_EVERY_S", "APPEARANCE_NAMES", "CROP_WIDTH", "LookSchedule",
+           "measure_appearance"]
 
 CROP_WIDTH = 96
+#: How often the face's appearance is measured (0.24 ms a look at 480x360).
+APPEARANCE_EVERY_S = 0.2
 
 _FACE = np.arange(468)
 _EYE_R = np.array([33, 7, 163, 144, 145, 153, 154, 155, 133, 173, 157, 158, 159, 160, 161, 246,
@@ -102,3 +105,23 @@ def measure_appearance(rgb: np.ndarray, landmarks: np.ndarray | None,
         opened.append(gap / width if width > 0 else np.nan)
     out[:] = [luma, contrast, sharp, *eyes, *lower, *upper, *opened]
     return out
+
+
+class LookSchedule:
+    """When to measure the face's appearance: every ``every_s`` seconds while it is in
+    view, and at once when it comes back (``lost`` in between) or time goes back."""
+
+    def __init__(self, every_s: float = APPEARANCE_EVERY_S) -> None:
+        self.every_s = every_s
+        self._t = -np.inf
+
+    def lost(self) -> None:
+        """The face is gone: look as soon as it is back."""
+        self._t = -np.inf
+
+    def due(self, t: float) -> bool:
+        """Whether to look at ``t`` (and if so, counted as looked)."""
+        if t - self._t >= self.every_s or t < self._t:
+            self._t = t
+            return True
+        return False

@@ -10,7 +10,11 @@ import cv2
 import numpy as np
 
 from painvision.io.video import Frame, FrameReader, VideoInfo, prefetch, probe_video
-from painvision.landmarks.appearance import APPEARANCE_NAMES, measure_appearance
+from painvision.landmarks.appearance import (
+    APPEARANCE_NAMES,
+    LookSchedule,
+    measure_appearance,
+)
 from painvision.landmarks.facemesh import FaceMeshOptions, fit_frame, fit_size
 from painvision.landmarks.subject import SubjectFrontEnd
 from painvision.types import N_LANDMARKS, LandmarkTrack
@@ -31,7 +35,8 @@ class TrackReader:
     process on 2 cores, ``scripts/jobs_throughput.py --loops 6``).
 
     The face's appearance (``landmarks.appearance``) is measured every
-    ``APPEARANCE_EVERY_S`` seconds and when the face comes back, and held in between.
+    ``landmarks.appearance.APPEARANCE_EVERY_S`` seconds and when the face comes back, and
+    held in between (``LookSchedule``).
 
     ``transform``, if given, changes each decoded BGR frame before the front end sees it
     (``transform(image_bgr, index) -> image_bgr``; the robustness benchmark's corruptions).
@@ -69,7 +74,7 @@ class TrackReader:
         counts = np.empty(self.chunk, np.int16)
         looks = np.empty((self.chunk, len(APPEARANCE_NAMES)), np.float32)
         nothing = np.full(len(APPEARANCE_NAMES), np.nan, np.float32)
-        last_look, last_t = nothing, -np.inf
+        last_look, schedule = nothing, LookSchedule()
         transform = self.transform
         n = 0
 
@@ -100,9 +105,10 @@ class TrackReader:
                 found = front.process(rgb, t, rgb=True)
                 buf[n] = found.landmarks if found.landmarks is not None else empty
                 if found.landmarks is None:
-                    last_look, last_t = nothing, -np.inf
-                elif t - last_t >= APPEARANCE_EVERY_S or t < last_t:
-                    last_look, last_t = measure_appearance(rgb, found.landmarks), t
+                    last_look = nothing
+                    schedule.lost()
+                elif schedule.due(t):
+                    last_look = measure_appearance(rgb, found.landmarks)
                 looks[n] = last_look
                 times[n] = t
                 indices[n] = index
@@ -118,9 +124,6 @@ class TrackReader:
         if n or done == 0:
             yield flush(n)
 
-
-#: How often the face's appearance is measured (0.24 ms a look at 480x360).
-APPEARANCE_EVERY_S = 0.2
 
 #: Decoded frames waiting for the mesh hold at most about this many bytes (8 frames at
 #: 480x360 or 1080p, 3 at 2880x2160, 2 at 3840x2160).

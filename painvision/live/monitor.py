@@ -23,8 +23,7 @@ from painvision.features import au_signals
 from painvision.features.analytic import Calibration
 from painvision.features.inputs import Neutral
 from painvision.features.quality import LiveQuality
-from painvision.landmarks.appearance import measure_appearance
-from painvision.landmarks.extract import APPEARANCE_EVERY_S
+from painvision.landmarks.appearance import LookSchedule, measure_appearance
 from painvision.landmarks.facemesh import FaceMeshOptions, frame_confidence
 from painvision.landmarks.pose import PoseAlignment, align_to_template
 from painvision.landmarks.subject import SubjectFrontEnd
@@ -188,7 +187,7 @@ class PainMonitor:
         self._tracker = self._front.tracker
         self._alerts = AlertState(self.policy)
         self._looks = LiveQuality()
-        self._look_t = -math.inf
+        self._look = LookSchedule()
         self._look_flags: list[str] = []
         self._lock = threading.Lock()
         self._last_t: float | None = None
@@ -307,7 +306,8 @@ class PainMonitor:
         lm = found.landmarks
         if lm is None:
             quality.append("no_patient_face" if found.n_faces else "no_face")
-            self._look_t, self._look_flags = -math.inf, []  # look again when it is back
+            self._look.lost()  # look again when it is back
+            self._look_flags = []
         else:
             if found.n_faces > 1:
                 quality.append("other_faces")
@@ -321,10 +321,9 @@ class PainMonitor:
             if conf < 0.5:
                 quality.append("low_confidence")
             # too dark, blurred or covered to read (features.quality): not scored
-            if t - self._look_t >= APPEARANCE_EVERY_S or t < self._look_t:
+            if self._look.due(t):
                 self._look_flags = self._looks.update(
                     t, measure_appearance(frame, lm, bgr=True))
-                self._look_t = t
             if self._look_flags:
                 quality.extend(self._look_flags)
                 valid = False
