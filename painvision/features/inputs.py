@@ -7,12 +7,13 @@ landmark clip at training time, so the model sees the same numbers in both.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 from painvision.features.baseline import Baseline, estimate_baseline
 from painvision.features.geometry import N_CORE_SIGNALS, au_signals
+from painvision.features.posefit import PoseCoupling, fit_pose_coupling
 from painvision.landmarks import indices as ix
 from painvision.landmarks.pose import PoseAlignment, align_to_template
 from painvision.types import LandmarkTrack
@@ -36,10 +37,13 @@ MODEL_RATE_HZ = 25.0
 
 @dataclass(frozen=True)
 class Neutral:
-    """The subject's neutral: signal values and the aligned mesh ``(478, 3)``."""
+    """The subject's neutral: signal values, the aligned mesh ``(478, 3)``, and how the
+    signals' neutral values move with the head's pose (``features.posefit``; the
+    signals scored against this neutral have had that part removed already)."""
 
     baseline: Baseline
     mesh: np.ndarray
+    coupling: PoseCoupling | None = None
 
 
 @dataclass(frozen=True)
@@ -108,28 +112,37 @@ def model_features(aligned: np.ndarray, signals: np.ndarray, ypr: np.ndarray,
 
 def prepare_inputs(track: LandmarkTrack, neutral: tuple[float, float] | None = None,
                    pose: PoseAlignment | None = None,
-                   readable: np.ndarray | None = None) -> FrameInputs:
+                   readable: np.ndarray | None = None, pose_coupling: bool = True
+                   ) -> FrameInputs:
     """Align, measure, find the neutral, and build the model features of a track.
-    ``readable``: ``(T,) bool``, False for frames not to score (``features.quality``)."""
+    ``readable``: ``(T,) bool``, False for frames not to score (``features.quality``).
+    ``pose_coupling``: read the signals against the neutral at the head's pose
+    (``features.posefit``)."""
     pose = pose if pose is not None else align_to_template(track.pixels())
     return _frame_inputs(track.t, pose, au_signals(pose.aligned), neutral,
-                         readable=readable)
+                         readable=readable, pose_coupling=pose_coupling)
 
 
 def _frame_inputs(t: np.ndarray, pose: PoseAlignment, signals: np.ndarray,
                   neutral: tuple[float, float] | None, features: bool = True,
-                  readable: np.ndarray | None = None) -> FrameInputs:
+                  readable: np.ndarray | None = None, pose_coupling: bool = True
+                  ) -> FrameInputs:
     """Which frames can be scored, the neutral, and (with ``features``) the model inputs.
     ``pose.aligned`` is the whole mesh, the model's points, or (without features) empty.
     Frames that are not ``readable`` are neither scored nor part of the neutral."""
     valid = pose.pose_ok & np.isfinite(signals).all(axis=1)
     if readable is not None:
         valid &= np.asarray(readable, bool)
+    # each signal read against the neutral at the head's pose (features.posefit)
+    coupling = (fit_pose_coupling(signals, pose.yaw_pitch_roll, valid, t) if pose_coupling
+                else PoseCoupling.none(signals.shape[1]))
+    signals = coupling.correct(signals, pose.yaw_pitch_roll)
     if features:
         neu = estimate_neutral(pose.aligned, signals, t, valid, neutral)
     else:
         neu = Neutral(estimate_baseline(signals, t, valid, neutral),
                       np.full((478, 3), np.nan, np.float32))
+    neu = replace(neu, coupling=coupling)
     if not np.isfinite(neu.baseline.values).all():
         valid = np.zeros_like(valid)
     feats = (model_features(pose.aligned, signals, pose.yaw_pitch_roll, valid, t, neu)

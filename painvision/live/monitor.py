@@ -238,7 +238,7 @@ class PainMonitor:
                 self._neutral.collect(seconds)
                 self._reset_streams()
                 return
-            sig, mesh, boxes = [], [], []
+            sig, mesh, boxes, poses = [], [], [], []
             # Video mode, as the stream itself: MediaPipe's single-image meshes sit a
             # little apart from its tracked ones, and that offset would read as expression.
             # the first sighting is the largest face near the centre, then the face nearest
@@ -256,8 +256,9 @@ class PainMonitor:
                         sig.append(s)
                         mesh.append(al.aligned[0])
                         boxes.append(face_box(face))
+                        poses.append(al.yaw_pitch_roll[0])
             self._neutral.set_from(np.array(sig), np.array(mesh), np.array(boxes),
-                                   "calibrated_frames")
+                                   "calibrated_frames", np.array(poses).reshape(-1, 3))
             self._tracker.home = self._neutral.box
             self._reset_streams()
             logger.info("neutral calibrated from %d frames", len(sig))
@@ -327,8 +328,11 @@ class PainMonitor:
             if self._look_flags:
                 quality.extend(self._look_flags)
                 valid = False
+            # read against the neutral at this head pose (features.posefit)
+            signals = self._neutral.correct(t, signals, ypr, valid, self._alerts.active,
+                                            self._last_episode_end)
             if self._neutral.collecting:
-                if valid and self._neutral.add(t, signals, aligned, box):
+                if valid and self._neutral.add(t, signals, aligned, box, ypr):
                     self._tracker.home = self._neutral.box
                     self._reset_streams()
                     logger.info("neutral ready (%s, %d frames)", self._neutral.method,

@@ -22,8 +22,17 @@ average with time constant ``adapt_tau_s``, fed only by frames that cannot be pa
 A pain face (PSPI >= the alert threshold) therefore never feeds the neutral, and the
 total drift away from the calibrated neutral is capped per signal at what would move
 its AU by ``max_drift_au`` intensity units, so not even a grimace that creeps in over
-hours can become "neutral". State is bounded: a fixed-size reservoir during warm-up,
-two arrays afterwards.
+hours can become "neutral".
+
+The neutral also depends on the head's pose (``features.posefit``): how the patient's
+signals move when the head turns on the pillow is fitted on the patient's own frames,
+one every ``pose_sample_s`` outside episodes (and not within ``rest_after_episode_s``
+after one), from the last ``pose_window`` of them, refitted every ``pose_refit_s``. The
+pose at which the neutral was taken is where nothing is subtracted. Until enough frames
+are there (``posefit.MIN_FRAMES``, about 20 s), nothing is corrected.
+
+State is bounded: a fixed-size reservoir during warm-up, a fixed ring for the pose fit,
+two arrays for the neutral.
 """
 
 from __future__ import annotations
@@ -38,6 +47,7 @@ from painvision.features import SIGNAL_NAMES, Baseline
 from painvision.features.analytic import Calibration
 from painvision.features.baseline import signal_mode
 from painvision.features.inputs import Neutral
+from painvision.features.posefit import PoseCoupling, fit_pose_coupling
 
 __all__ = ["AdaptiveNeutral", "NeutralPolicy"]
 
@@ -61,6 +71,10 @@ class NeutralPolicy:
         max_drift_au: 1.0. Total drift from the calibrated neutral, per signal, in AU
             intensity units of the AU that signal drives most.
         reservoir: 1024. Frames kept (uniformly sampled) during warm-up.
+        pose_coupling: True. Read the signals against the neutral at the head's pose.
+        pose_sample_s: 0.2. One frame this often feeds the pose fit.
+        pose_window: 900. The pose fit uses the last this many of them (3 minutes).
+        pose_refit_s: 5.0. The pose fit is redone this often (a few milliseconds).
     """
 
     warmup_s: float = 10.0
@@ -71,11 +85,18 @@ class NeutralPolicy:
     max_step_au: float = 0.5
     max_drift_au: float = 1.0
     reservoir: int = 1024
+    pose_coupling: bool = True
+    pose_sample_s: float = 0.2
+    pose_window: int = 900
+    pose_refit_s: float = 5.0
 
     def __post_init__(self) -> None:
         if not (self.warmup_s > 0 and self.adapt_tau_s > 0 and self.reservoir >= 10):
             raise InputError("neutral policy: warmup_s and adapt_tau_s must be > 0, "
                              "reservoir >= 10")
+        if not (self.pose_sample_s >= 0 and self.pose_refit_s > 0 and self.pose_window >= 10):
+            raise InputError("neutral policy: pose_sample_s must be >= 0, pose_refit_s > 0, "
+                             "pose_window >= 10")
 
 
 def _signal_units(calibration: Calibration) -> np.ndarray:
@@ -113,12 +134,14 @@ class AdaptiveNeutral:
         self._buf_sig: np.ndarray | None = None
         self._buf_mesh: np.ndarray | None = None
         self._buf_box: np.ndarray | None = None
+        self._buf_ypr: np.ndarray | None = None
         self._seen = 0
         self._first_t: float | None = None
         self._last_adapt_t: float | None = None
         self._rng = np.random.default_rng(0)
         self.box: tuple[float, float, float] | None = None
         self.adapted_frames = 0
+        self._reset_pose()
 
     # -- state ---------------------------------------------------------------
     @property
@@ -140,10 +163,64 @@ class AdaptiveNeutral:
         d = np.abs(self._neutral.baseline.values - self._anchor_values) / self._units
         return float(np.nanmax(d))
 
+    @property
+    def coupling(self) -> PoseCoupling | None:
+        """The pose coupling in use (None until it has been fitted)."""
+        return self._coupling
+
     def to_dict(self) -> dict[str, object]:
         return {"ready": self.ready, "method": self._method,
                 "frames": self._neutral.baseline.n_frames if self._neutral else self._seen,
-                "adapted_frames": self.adapted_frames, "drift_au": round(self.drift_au(), 3)}
+                "adapted_frames": self.adapted_frames, "drift_au": round(self.drift_au(), 3),
+                "pose_frames": self._coupling.n_frames if self._coupling else 0}
+
+    # -- pose coupling -------------------------------------------------------
+    def _reset_pose(self, ref: np.ndarray | None = None) -> None:
+        n = self.policy.pose_window
+        self._pose_sig = np.full((n, len(SIGNAL_NAMES)), np.nan)
+        self._pose_ypr = np.full((n, 3), np.nan)
+        self._pose_t = np.full(n, np.nan)
+        self._pose_next = 0
+        self._pose_last_sample: float | None = None
+        self._pose_last_fit: float | None = None
+        self._pose_ref = ref
+        self._coupling: PoseCoupling | None = None
+
+    def correct(self, t: float, signals: np.ndarray, ypr: np.ndarray, valid: bool,
+                in_episode: bool, last_episode_end: float | None) -> np.ndarray:
+        """The frame's signals read at its head pose. A frame that may be at rest also
+        feeds the pose fit (see the module docstring), which is redone when due."""
+        p = self.policy
+        if not p.pose_coupling:
+            return signals
+        sig = np.asarray(signals, dtype=np.float64)
+        pose = np.asarray(ypr, dtype=np.float64)
+        rest = (valid and not in_episode and np.isfinite(sig).all() and np.isfinite(pose).all()
+                and (last_episode_end is None or t - last_episode_end >= p.rest_after_episode_s))
+        if rest and (self._pose_last_sample is None or t - self._pose_last_sample
+                     >= p.pose_sample_s - 1e-9 or t < self._pose_last_sample):
+            k = self._pose_next % p.pose_window
+            self._pose_sig[k], self._pose_ypr[k], self._pose_t[k] = sig, pose, t
+            self._pose_next += 1
+            self._pose_last_sample = t
+        if self._pose_last_fit is None or t - self._pose_last_fit >= p.pose_refit_s:
+            self._pose_last_fit = t
+            self._fit_pose()
+        if self._coupling is None:
+            return signals
+        return self._coupling.correct(signals, ypr)
+
+    def _fit_pose(self) -> None:
+        n = min(self._pose_next, self.policy.pose_window)
+        if n == 0 or not self.ready or self.collecting:
+            return
+        order = np.argsort(self._pose_t[:n], kind="stable")
+        ypr = self._pose_ypr[:n][order]
+        if self._pose_ref is None:
+            self._pose_ref = np.median(ypr, axis=0)
+        c = fit_pose_coupling(self._pose_sig[:n][order], ypr, np.ones(n, bool),
+                              self._pose_t[:n][order], ref=self._pose_ref)
+        self._coupling = c if c.active else None
 
     # -- calibration ---------------------------------------------------------
     def _start_buffers(self) -> None:
@@ -151,6 +228,7 @@ class AdaptiveNeutral:
         self._buf_sig = np.full((n, len(SIGNAL_NAMES)), np.nan, np.float32)
         self._buf_mesh = np.full((n, 478, 3), np.nan, np.float32)
         self._buf_box = np.full((n, 3), np.nan, np.float32)
+        self._buf_ypr = np.full((n, 3), np.nan, np.float32)
         self._seen = 0
         self._first_t = None
 
@@ -160,6 +238,7 @@ class AdaptiveNeutral:
         if seconds is not None and not (math.isfinite(seconds) and seconds > 0):
             raise InputError(f"calibration seconds must be > 0, got {seconds}")
         self._start_buffers()
+        self._reset_pose()
         self._collect_for = seconds
         self._method = "calibrated_seconds" if seconds is not None else "auto"
 
@@ -168,9 +247,11 @@ class AdaptiveNeutral:
         return self._buf_sig is not None
 
     def add(self, t: float, signals: np.ndarray, aligned: np.ndarray,
-            box: tuple[float, float, float]) -> bool:
-        """Feed one valid frame while collecting; True when the neutral became ready."""
-        if self._buf_sig is None or self._buf_mesh is None or self._buf_box is None:
+            box: tuple[float, float, float], ypr: np.ndarray | None = None) -> bool:
+        """Feed one valid frame while collecting; True when the neutral became ready.
+        ``ypr``: its head pose in degrees, for where the pose coupling is zero."""
+        if (self._buf_sig is None or self._buf_mesh is None or self._buf_box is None
+                or self._buf_ypr is None):
             return False
         if self._first_t is None:
             self._first_t = t
@@ -180,6 +261,7 @@ class AdaptiveNeutral:
             self._buf_sig[slot] = signals
             self._buf_mesh[slot] = aligned
             self._buf_box[slot] = box
+            self._buf_ypr[slot] = np.nan if ypr is None else ypr
         self._seen += 1
         span = self._collect_for if self._collect_for is not None else self.policy.warmup_s
         if t - self._first_t < span or self._seen < 10:
@@ -200,12 +282,17 @@ class AdaptiveNeutral:
             sel = score <= np.quantile(score, 0.3)
         self._set(Baseline(values.astype(np.float32), self._method, int(self._seen)),
                   np.median(mesh[sel], axis=0).astype(np.float32),
-                  tuple(float(v) for v in np.median(self._buf_box[:k], axis=0)))
-        self._buf_sig = self._buf_mesh = self._buf_box = None
+                  tuple(float(v) for v in np.median(self._buf_box[:k], axis=0)),
+                  self._buf_ypr[:k])
+        self._buf_sig = self._buf_mesh = self._buf_box = self._buf_ypr = None
         self._last_adapt_t = t
 
     def _set(self, baseline: Baseline, mesh: np.ndarray,
-             box: tuple[float, float, float] | None) -> None:
+             box: tuple[float, float, float] | None, ypr: np.ndarray | None = None) -> None:
+        ref = None
+        if ypr is not None and np.isfinite(ypr).all(axis=1).any():
+            ref = np.median(ypr[np.isfinite(ypr).all(axis=1)], axis=0).astype(np.float64)
+        self._reset_pose(ref)  # a new neutral (perhaps a new patient): a new pose fit
         self._neutral = Neutral(baseline, mesh)
         self._anchor_values = baseline.values.copy()
         self._anchor_mesh = mesh.copy()
@@ -214,22 +301,22 @@ class AdaptiveNeutral:
 
     def use(self, neutral: Neutral, method: str) -> None:
         """Take a neutral from an earlier calibration."""
-        self._buf_sig = self._buf_mesh = self._buf_box = None
+        self._buf_sig = self._buf_mesh = self._buf_box = self._buf_ypr = None
         self._method = method
         self._set(neutral.baseline, neutral.mesh, None)
 
     def set_from(self, signals: np.ndarray, aligned: np.ndarray,
-                 boxes: np.ndarray, method: str) -> None:
-        """Neutral from frames known to be at rest (median)."""
+                 boxes: np.ndarray, method: str, ypr: np.ndarray | None = None) -> None:
+        """Neutral from frames known to be at rest (median); ``ypr`` their head poses."""
         if len(signals) < 3:
             raise InputError(f"calibration needs at least 3 frames with the patient's face at "
                              f"rest, got {len(signals)}")
-        self._buf_sig = self._buf_mesh = self._buf_box = None
+        self._buf_sig = self._buf_mesh = self._buf_box = self._buf_ypr = None
         self._method = method
         self._set(Baseline(np.median(signals, axis=0).astype(np.float32), method,
                            len(signals)),
                   np.median(aligned, axis=0).astype(np.float32),
-                  tuple(float(v) for v in np.median(boxes, axis=0)))
+                  tuple(float(v) for v in np.median(boxes, axis=0)), ypr)
 
     # -- adaptation ----------------------------------------------------------
     def adapt(self, t: float, signals: np.ndarray, aligned: np.ndarray, smoothed: float | None,

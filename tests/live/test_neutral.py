@@ -93,3 +93,69 @@ def test_warmup_memory_is_a_fixed_reservoir():
     for k in range(5000):
         neu.add(k / 100, REST, MESH, BOX)
     assert neu._buf_sig.shape == (64, S) and neu._seen == 5000
+
+
+def _turning(t: float) -> np.ndarray:
+    """Head pose (yaw, pitch, roll in degrees) of a patient turning on the pillow."""
+    return np.array([8 * np.sin(t / 3.0), 6 * np.sin(t / 2.0 + 1.0), 6 * np.sin(t / 4.0)])
+
+
+SLOPES = np.random.default_rng(3).normal(0, 0.004, size=(3, S))  # per 10 degrees
+
+
+def _posed(t: float, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    ypr = _turning(t)
+    return (REST + ypr / 10.0 @ SLOPES + rng.normal(0, 0.0005, S)).astype(np.float32), ypr
+
+
+def test_live_pose_coupling_is_learnt_from_rest_frames_and_removes_the_pose():
+    rng = np.random.default_rng(0)
+    neu = AdaptiveNeutral(NeutralPolicy(warmup_s=5.0))
+    neu.collect(None)
+    t = 0.0
+    while not neu.ready:  # calibration at the pose the patient first lies in
+        sig, ypr = _posed(t, rng)
+        neu.add(t, neu.correct(t, sig, ypr, True, False, None), MESH, BOX, ypr)
+        t += 0.1
+    assert neu.coupling is None
+    raw_errors, errors = [], []
+    while t < 80.0:
+        sig, ypr = _posed(t, rng)
+        in_episode = 40.0 <= t < 50.0
+        if in_episode:  # a pain face, with the head turned: never learnt as pose
+            sig = sig.copy()
+            sig[BROW] -= 0.05
+        out = neu.correct(t, sig, ypr, True, in_episode, None if t < 50 else 50.0)
+        if not in_episode and t > 30.0:
+            raw_errors.append(np.abs(sig - neu.neutral.baseline.values).max())
+            errors.append(np.abs(out - neu.neutral.baseline.values).max())
+        t += 0.1
+    assert neu.coupling is not None and neu.coupling.active
+    assert neu.to_dict()["pose_frames"] >= 100
+    # the pose at calibration is where nothing is subtracted
+    np.testing.assert_allclose(neu.coupling.ref, np.median(
+        [_turning(k * 0.1) for k in range(int(5.0 / 0.1) + 1)], axis=0), atol=0.5)
+    assert np.median(errors) < 0.4 * np.median(raw_errors)
+    # the pain episode (brow 0.05 lower while the head was turned) was not learnt as pose
+    np.testing.assert_allclose(neu.coupling.slopes[:, BROW], SLOPES[:, BROW], atol=2e-3)
+
+
+def test_live_pose_coupling_can_be_switched_off_and_restarts_with_a_new_neutral():
+    rng = np.random.default_rng(1)
+    off = AdaptiveNeutral(NeutralPolicy(warmup_s=5.0, pose_coupling=False))
+    on = AdaptiveNeutral(NeutralPolicy(warmup_s=5.0))
+    for neu in (off, on):
+        neu.collect(None)
+        for k in range(600):
+            t = k * 0.1
+            sig, ypr = _posed(t, rng)
+            out = neu.correct(t, sig, ypr, True, False, None)
+            if neu.collecting:
+                neu.add(t, out, MESH, BOX, ypr)
+            if neu is off:
+                assert out is sig
+    assert off.coupling is None and on.coupling is not None
+    on.collect(2.0)  # a new calibration: the old pose fit goes
+    assert on.coupling is None and on.to_dict()["pose_frames"] == 0
+    with pytest.raises(InputError):
+        NeutralPolicy(pose_refit_s=0.0)

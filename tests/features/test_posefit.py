@@ -1,0 +1,118 @@
+"""The pose coupling: signals read against the neutral at the head's pose
+(``features.posefit``), on generated numbers and through MediaPipe on a real photo."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import matplotlib
+import numpy as np
+
+from painvision.features.geometry import SIGNAL_NAMES
+from painvision.features.inputs import prepare_inputs
+from painvision.features.posefit import POSE_SCALE_DEG, fit_pose_coupling
+from painvision.landmarks.extract import extract_track
+from painvision.scoring import create_scorer
+
+S = len(SIGNAL_NAMES)
+
+
+def _frames(n: int = 600, seed: int = 0, expression_at_yaw: bool = True):
+    """Signals that follow the pose linearly, plus noise; in about a sixth of the frames
+    an expression moves three signals by 4 AU units or so, and (``expression_at_yaw``)
+    only while the head is turned to one side, so a plain least-squares fit would take
+    part of it for pose."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(n) / 15.0
+    ypr = np.column_stack([8 * np.sin(t / 3.0), 4 * np.sin(t / 5.0 + 1), 6 * np.sin(t / 7.0)])
+    slopes = rng.normal(0, 0.005, size=(3, S))
+    sig = 0.5 + (ypr / POSE_SCALE_DEG) @ slopes + rng.normal(0, 0.001, size=(n, S))
+    expr = ((ypr[:, 0] > 4) & (rng.random(n) < 0.5)) if expression_at_yaw \
+        else (rng.random(n) < 0.17)
+    sig[expr, :3] -= 0.04
+    return t, ypr, sig, slopes, expr
+
+
+def test_fit_recovers_the_pose_slopes_despite_expressions_that_come_with_a_turn():
+    t, ypr, sig, slopes, expr = _frames()
+    assert 0.1 < expr.mean() < 0.25
+    c = fit_pose_coupling(sig, ypr, np.ones(len(t), bool), t, ridge=1e-4)
+    assert c.active
+    np.testing.assert_allclose(c.slopes, slopes, atol=1.5e-3)
+    # the expression frames keep their full movement after the correction
+    corrected = c.correct(sig, ypr)
+    moved = np.median(corrected[~expr, :3], axis=0) - np.median(corrected[expr, :3], axis=0)
+    np.testing.assert_allclose(moved, 0.04, atol=0.004)
+    # an untrimmed fit would have taken part of the expression for pose
+    x = np.column_stack([np.ones(len(t)), ypr / POSE_SCALE_DEG])
+    naive = np.linalg.lstsq(x, sig, rcond=None)[0][1:]
+    assert np.abs(naive[0, :3] - slopes[0, :3]).min() > 5 * np.abs(c.slopes[0, :3]
+                                                                    - slopes[0, :3]).max()
+
+
+def test_no_correction_from_too_little_video():
+    t, ypr, sig, _, _ = _frames(n=120)  # 8 s: shorter than the minimum span
+    c = fit_pose_coupling(sig, ypr, np.ones(len(t), bool), t)
+    assert not c.active
+    assert c.correct(sig, ypr) is sig or np.array_equal(c.correct(sig, ypr), sig)
+    few = fit_pose_coupling(sig[:50], ypr[:50], np.ones(50, bool))
+    assert not few.active
+
+
+def test_only_valid_frames_are_fitted_and_poses_beyond_the_fitted_range_are_clamped():
+    t, ypr, sig, slopes, _ = _frames(expression_at_yaw=False)
+    valid = np.ones(len(t), bool)
+    bad = sig.copy()
+    bad[::5] += 1.0  # garbage on invalid frames must not enter
+    valid[::5] = False
+    c = fit_pose_coupling(bad, ypr, valid, t, ridge=1e-4)
+    np.testing.assert_allclose(c.slopes, slopes, atol=1.5e-3)
+    edge = c.offsets(np.array([c.hi]))
+    beyond = c.offsets(np.array([c.hi + 40.0]))
+    np.testing.assert_allclose(beyond, edge)
+    assert np.all(c.offsets(np.array([c.ref])) == 0)
+    assert np.all(c.offsets(np.array([[np.nan] * 3])) == 0)
+
+
+def test_ridge_keeps_slopes_small_when_the_head_barely_moved():
+    t, ypr, sig, _, _ = _frames(expression_at_yaw=False)
+    still = ypr * 0.02  # a fraction of a degree
+    rng = np.random.default_rng(1)
+    noise = 0.5 + rng.normal(0, 0.002, size=sig.shape)
+    c = fit_pose_coupling(noise, still, np.ones(len(t), bool), t)
+    assert np.abs(c.offsets(still)).max() < 1e-3  # under a tenth of an AU unit
+
+
+def _rolling_photo(path: Path, seconds: float = 14.0, fps: float = 15.0) -> Path:
+    """Grace Hopper's photo (public domain, in matplotlib), still and without expression,
+    tilted slowly by up to 10 degrees each way, as a head rolls on a pillow."""
+    img = cv2.imread(str(Path(matplotlib.get_data_path()) / "sample_data" / "grace_hopper.jpg"))
+    w, h = 480, 360
+    f = 0.9 * h / img.shape[0]
+    face = cv2.resize(img, None, fx=f, fy=f)
+    canvas = np.full((h, w, 3), 90, np.uint8)
+    fh, fw = face.shape[:2]
+    canvas[(h - fh) // 2:(h - fh) // 2 + fh, (w - fw) // 2:(w - fw) // 2 + fw] = face
+    out = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), fps, (w, h))
+    for i in range(int(seconds * fps)):
+        m = cv2.getRotationMatrix2D((w / 2, h / 2), 10 * np.sin(2 * np.pi * i / fps / 7.0), 1.0)
+        out.write(cv2.warpAffine(canvas, m, (w, h), borderValue=(90, 90, 90)))
+    out.release()
+    return path
+
+
+def test_a_tilting_head_reads_less_pain_with_the_pose_coupling(tmp_path):
+    """Through MediaPipe: the tilt alone reads as AU movement; the coupling removes
+    most of it."""
+    _, track, _ = extract_track(_rolling_photo(tmp_path / "roll.mp4"))
+    scorer = create_scorer("analytic")
+    inputs = prepare_inputs(track)
+    assert inputs.neutral.coupling is not None and inputs.neutral.coupling.active
+    with_coupling = scorer.score(inputs).aus.pspi
+    plain = prepare_inputs(track, pose_coupling=False)
+    assert plain.neutral.coupling is not None and not plain.neutral.coupling.active
+    without = scorer.score(plain).aus.pspi
+    assert np.isfinite(with_coupling).mean() > 0.9
+    assert np.nanmean(with_coupling) < 0.7 * np.nanmean(without)
+    assert np.nanpercentile(with_coupling, 95) < 0.8 * np.nanpercentile(without, 95)
