@@ -34,7 +34,7 @@ class AlertPolicy:
     """Alert parameters. Defaults, and why:
 
     Attributes:
-        smooth_s: 1.0. Causal running mean of PSPI over this many seconds. The scorer
+        smooth_s: 0.5. Causal running mean of PSPI over this many seconds. The scorer
             already removes blinks (0.5 s running median); this removes the frame-to-frame
             jitter of the face mesh without delaying an alert by more than about half of it.
         onset_threshold: 3.0. PSPI >= 3 is the stricter of the two cut-offs used in the

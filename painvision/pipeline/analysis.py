@@ -70,6 +70,9 @@ class Analysis:
     face_mesh: dict
     expressions: dict[str, np.ndarray] = field(default_factory=dict)
     quality: Quality | None = None
+    #: how the subject's signals moved with head pose and were read at it
+    #: (``features.posefit.PoseCoupling.to_dict``); None when not computed
+    pose_coupling: dict | None = None
 
     @property
     def t(self) -> np.ndarray:
@@ -173,6 +176,7 @@ class Analysis:
             },
             "calibration": {
                 "baseline": self.baseline.to_dict(),
+                "pose_coupling": self.pose_coupling,
                 "scorer_gains": self.calibration,
             },
             "model": {"scorer": self.scorer, "device": self.device},
@@ -215,5 +219,6 @@ class Analysis:
         return atomic_write_text(path, json.dumps(self.summary, indent=2) + "\n")
 
     def signal_table(self) -> dict[str, np.ndarray]:
-        """The raw geometric signals by name (for inspection and calibration)."""
+        """The geometric signals by name (for inspection and calibration), with the part
+        that follows the head's pose removed (``features.posefit``)."""
         return {n: self.signals[:, k] for k, n in enumerate(SIGNAL_NAMES)}

@@ -102,6 +102,8 @@ def analyze_video(
         aus=scores.aus,
         pain_prob=scores.pain_prob,
         baseline=inputs.neutral.baseline,
+        pose_coupling=(inputs.neutral.coupling.to_dict() if inputs.neutral.coupling is not None
+                       else None),
         scorer=sc.name,
         calibration=sc.describe(),
         device=sc.device,

@@ -97,6 +97,16 @@ def _page(title: str, body: str, script: str = "") -> str:
     )
 
 
+def _pose_line(coupling: dict | None) -> str:
+    """What the head-pose correction did (``features.posefit``), in words."""
+    if not coupling:
+        return "not recorded"
+    if not coupling.get("frames"):
+        return "not corrected (under 10 s of face)"
+    return (f"each signal read against the neutral at the head's pose "
+            f"({coupling['frames']} frames fitted)")
+
+
 def _cards(items: list[tuple[str, str, bool]]) -> str:
     return "<div class=\"cards\">" + "".join(
         f"<div class=\"card{' alert' if alert else ''}\"><b>{_e(v)}</b><span>{_e(k)}</span></div>"
@@ -236,6 +246,7 @@ def report_html(tl: Timeline, png: bytes, *, kind: str = "video") -> str:
                  ("baseline", base.get("method", "–")
                   + (f" over {neutral[0]:g}–{neutral[1]:g} s" if neutral else "")
                   + (f", {base['n_frames']} frames" if base.get("n_frames") else "")),
+                 ("head pose", _pose_line(meta.get("pose_coupling"))),
                  ("frames analysed", f"{h['samples']}"
                   + (f" (every {meta['video'].get('stride')}th)"
                      if meta.get("video", {}).get("stride", 1) > 1 else "")),
@@ -254,6 +265,10 @@ def report_html(tl: Timeline, png: bytes, *, kind: str = "video") -> str:
     if meta.get("calibration"):
         details = ("<details><summary>scorer calibration (gains per AU signal)</summary><pre>"
                    + _e(json.dumps(meta["calibration"], indent=1)) + "</pre></details>")
+    if (meta.get("pose_coupling") or {}).get("frames"):
+        details += ("<details><summary>how the subject's signals moved with head pose "
+                    "(per 10° of yaw, pitch, roll)</summary><pre>"
+                    + _e(json.dumps(meta["pose_coupling"], indent=1)) + "</pre></details>")
     if (meta.get("baseline") or {}).get("values"):
         details += ("<details><summary>the subject's neutral (baseline signal values)"
                     "</summary><pre>" + _e(json.dumps(meta["baseline"]["values"], indent=1))

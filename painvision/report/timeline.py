@@ -372,6 +372,7 @@ def _meta_of_summary(summary: dict) -> dict:
         "scorer": summary.get("model", {}).get("scorer"),
         "device": summary.get("model", {}).get("device"),
         "baseline": summary.get("calibration", {}).get("baseline", {}),
+        "pose_coupling": summary.get("calibration", {}).get("pose_coupling"),
         "calibration": summary.get("calibration", {}).get("scorer_gains", {}),
         "video": summary.get("video", {}),
         "face_mesh": summary.get("face_mesh", {}),
