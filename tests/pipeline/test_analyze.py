@@ -33,6 +33,9 @@ def test_bundled_sample_meets_the_accuracy_bar(sample_video, scorer):
     moderate = np.nanmean(a.pspi[(a.t > 4.3) & (a.t < 5.3)])
     strong = np.nanmean(a.pspi[(a.t > 9.7) & (a.t < 11.5)])
     assert strong > moderate > 2.0
+    # 16 s of face: the head-pose coupling was fitted and is reported
+    coupling = a.summary["calibration"]["pose_coupling"]
+    assert coupling["frames"] >= 100 and len(coupling["per_10_deg"]) == a.signals.shape[1]
 
 
 def test_outputs_and_summary(short_clip, tmp_path):
@@ -45,6 +48,7 @@ def test_outputs_and_summary(short_clip, tmp_path):
     assert s["video"]["duration_s"] == pytest.approx(3.0)
     assert s["face"]["share_detected"] >= 0.95
     assert s["calibration"]["baseline"]["method"] == "auto_mode"
+    assert s["calibration"]["pose_coupling"]["frames"] == 0  # 3 s: too short to fit
     assert s["model"] == {"scorer": "analytic-v1", "device": "cpu"}
     assert a.pain_prob is None and s["pain_prob"] is None
     assert df["pain_prob"].isna().all()
