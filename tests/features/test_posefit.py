@@ -11,7 +11,7 @@ import numpy as np
 
 from painvision.features.geometry import SIGNAL_NAMES
 from painvision.features.inputs import prepare_inputs
-from painvision.features.posefit import POSE_SCALE_DEG, fit_pose_coupling
+from painvision.features.posefit import MAX_OFFSET, POSE_SCALE_DEG, fit_pose_coupling
 from painvision.landmarks.extract import extract_track
 from painvision.scoring import create_scorer
 
@@ -73,6 +73,22 @@ def test_only_valid_frames_are_fitted_and_poses_beyond_the_fitted_range_are_clam
     np.testing.assert_allclose(beyond, edge)
     assert np.all(c.offsets(np.array([c.ref])) == 0)
     assert np.all(c.offsets(np.array([[np.nan] * 3])) == 0)
+
+
+def test_no_signal_is_moved_by_more_than_the_cap_whatever_was_fitted():
+    """A face that changes exactly as the head turns cannot be told from the pose's own
+    effect and is fitted as pose; the correction still takes at most MAX_OFFSET of it."""
+    n = 600
+    t = np.arange(n) / 15.0
+    ypr = np.column_stack([15 * np.sin(t / 3.0), np.zeros(n), np.zeros(n)])
+    sig = np.full((n, S), 0.5) + np.random.default_rng(0).normal(0, 1e-3, (n, S))
+    sig[:, 0] -= 0.1 * ypr[:, 0] / 15.0
+    c = fit_pose_coupling(sig, ypr, np.ones(n, bool), t)
+    assert c.slopes[0, 0] < -0.04  # fitted as pose
+    assert MAX_OFFSET <= 0.01  # 1-2 AU units at most
+    assert np.abs(c.offsets(ypr)).max() <= 0.01 + 1e-12
+    kept = c.correct(sig, ypr)[:, 0]  # 0.2 apart between the two sides, before
+    assert np.median(kept[ypr[:, 0] < -14]) - np.median(kept[ypr[:, 0] > 14]) >= 0.17
 
 
 def test_ridge_keeps_slopes_small_when_the_head_barely_moved():
