@@ -88,3 +88,26 @@ def no_face_clip(clip_dir: Path) -> Path:
         w.write(img)
     w.release()
     return path
+
+
+@pytest.fixture(scope="session")
+def tilting_photo_clip(clip_dir: Path) -> Path:
+    """Grace Hopper's photo (public domain, in matplotlib), still and without expression,
+    tilted slowly by up to 10 degrees each way (a 7-s cycle), as a head rolls on a
+    pillow: 40 s at 10 fps, 480x360."""
+    import matplotlib
+
+    img = cv2.imread(str(Path(matplotlib.get_data_path()) / "sample_data" / "grace_hopper.jpg"))
+    w, h, fps = 480, 360, 10.0
+    f = 0.9 * h / img.shape[0]
+    face = cv2.resize(img, None, fx=f, fy=f)
+    canvas = np.full((h, w, 3), 90, np.uint8)
+    fh, fw = face.shape[:2]
+    canvas[(h - fh) // 2:(h - fh) // 2 + fh, (w - fw) // 2:(w - fw) // 2 + fw] = face
+    path = clip_dir / "tilting_photo.mp4"
+    out = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), fps, (w, h))
+    for i in range(int(40 * fps)):
+        m = cv2.getRotationMatrix2D((w / 2, h / 2), 10 * np.sin(2 * np.pi * i / fps / 7.0), 1.0)
+        out.write(cv2.warpAffine(canvas, m, (w, h), borderValue=(90, 90, 90)))
+    out.release()
+    return path

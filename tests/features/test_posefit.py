@@ -3,10 +3,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import cv2
-import matplotlib
 import numpy as np
 
 from painvision.features.geometry import SIGNAL_NAMES
@@ -100,28 +96,10 @@ def test_ridge_keeps_slopes_small_when_the_head_barely_moved():
     assert np.abs(c.offsets(still)).max() < 1e-3  # under a tenth of an AU unit
 
 
-def _rolling_photo(path: Path, seconds: float = 14.0, fps: float = 15.0) -> Path:
-    """Grace Hopper's photo (public domain, in matplotlib), still and without expression,
-    tilted slowly by up to 10 degrees each way, as a head rolls on a pillow."""
-    img = cv2.imread(str(Path(matplotlib.get_data_path()) / "sample_data" / "grace_hopper.jpg"))
-    w, h = 480, 360
-    f = 0.9 * h / img.shape[0]
-    face = cv2.resize(img, None, fx=f, fy=f)
-    canvas = np.full((h, w, 3), 90, np.uint8)
-    fh, fw = face.shape[:2]
-    canvas[(h - fh) // 2:(h - fh) // 2 + fh, (w - fw) // 2:(w - fw) // 2 + fw] = face
-    out = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), fps, (w, h))
-    for i in range(int(seconds * fps)):
-        m = cv2.getRotationMatrix2D((w / 2, h / 2), 10 * np.sin(2 * np.pi * i / fps / 7.0), 1.0)
-        out.write(cv2.warpAffine(canvas, m, (w, h), borderValue=(90, 90, 90)))
-    out.release()
-    return path
-
-
-def test_a_tilting_head_reads_less_pain_with_the_pose_coupling(tmp_path):
+def test_a_tilting_head_reads_less_pain_with_the_pose_coupling(tilting_photo_clip):
     """Through MediaPipe: the tilt alone reads as AU movement; the coupling removes
     most of it."""
-    _, track, _ = extract_track(_rolling_photo(tmp_path / "roll.mp4"))
+    _, track, _ = extract_track(tilting_photo_clip)
     scorer = create_scorer("analytic")
     inputs = prepare_inputs(track)
     assert inputs.neutral.coupling is not None and inputs.neutral.coupling.active

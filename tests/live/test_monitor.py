@@ -196,3 +196,22 @@ def test_the_model_scorer_streams_pain_prob(episode_clip):
     apex = np.mean([p for t, p in probs.items() if 7.0 <= t <= 9.0])
     rest = np.mean([p for t, p in probs.items() if 4.5 <= t < EPISODE_START])
     assert apex > 0.5 > rest
+
+
+def test_the_live_neutral_follows_the_head_pose(tilting_photo_clip):
+    """A still face tilting on the pillow: once the monitor has fitted the patient's pose
+    coupling (about 20 s of face after the warm-up), the tilt moves the score less than
+    without it. (Offline the effect is larger, ``tests/features/test_posefit.py``: there
+    the neutral itself is also read from the corrected signals.)"""
+    frames = list(read_frames(tilting_photo_clip))
+    pspi = {}
+    for on in (True, False):
+        with PainMonitor(neutral_policy=NeutralPolicy(pose_coupling=on)) as m:
+            readings = run(m, frames)
+            status = m.status()
+        late = [r.pspi for r in readings if r.t >= 25.0 and r.pspi is not None]
+        assert len(late) > 100
+        pspi[on] = np.array(late)
+        assert (status["neutral"]["pose_frames"] >= 100) is on
+    assert pspi[True].std() < pspi[False].std()
+    assert np.percentile(pspi[True], 95) < np.percentile(pspi[False], 95)
