@@ -7,11 +7,12 @@ the rotation does to MediaPipe's reading of the face. The mesh is inferred from 
 whose placement follows the head, and its shape changes with it. Measured on the two
 bundled photos, still and without expression, through MediaPipe:
 
-- rotating the image by 4-15 degrees moved the AU readings by up to 2 units (AU4), 5
-  (AU6) and 7.5 (AU9);
-- shifting it by one pixel moved AU10 by up to 3.8 units.
+- rotating the image by 4-15 degrees moved the AU readings by up to 2.8 units (AU4),
+  5.2 (AU6) and 7.5 (AU9);
+- shifting it by 1-15 pixels or zooming by 3 % moved AU10 by up to 4.7 units.
 
-On the held-out rendered benchmark this was 7.2 % of the quiet frames at PSPI >= 3.
+On the held-out rendered benchmark 7.2 % of the quiet frames read PSPI >= 3
+(``scripts/pose_coupling_effect.py``, ``docs/pose_coupling.json``).
 
 A patient's head turns on the pillow all night. The part of this that follows the pose is
 removed here: per person, a linear model of every signal on yaw, pitch and roll, fitted
