@@ -414,7 +414,13 @@ def train_and_report(clips: list[Clip], cfg: TrainConfig, device: torch.device,
     held = [c for c in clips if c.split == "heldout"]
     if not train_clips:
         raise InputError("the dataset has no training clips (all are in the heldout split)")
-    report: dict[str, object] = {"config": asdict(cfg), "folds": []}
+    report: dict[str, object] = {"config": asdict(cfg), "folds": [], "inputs": {
+        # the signals are read at the head's pose (features.posefit) where a clip is long
+        # enough: the shipped weights were trained before that, on uncorrected signals
+        "clips": len(clips),
+        "clips_with_pose_coupling": sum(
+            1 for c in clips if c.inputs.neutral.coupling is not None
+            and c.inputs.neutral.coupling.active)}}
     if cfg.folds >= 2:
         for fold in cross_validate(train_clips, cfg, device, rng, on_progress):
             report["folds"].append({"fold": fold.index, "test_subjects": fold.test_subjects,

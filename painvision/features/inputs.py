@@ -133,9 +133,15 @@ def _frame_inputs(t: np.ndarray, pose: PoseAlignment, signals: np.ndarray,
     valid = pose.pose_ok & np.isfinite(signals).all(axis=1)
     if readable is not None:
         valid &= np.asarray(readable, bool)
-    # each signal read against the neutral at the head's pose (features.posefit)
-    coupling = (fit_pose_coupling(signals, pose.yaw_pitch_roll, valid, t) if pose_coupling
-                else PoseCoupling.none(signals.shape[1]))
+    # each signal read against the neutral at the head's pose (features.posefit), which is
+    # where the neutral was taken: the neutral stretch's median pose when there is one
+    ref = None
+    if neutral is not None:
+        in_stretch = valid & (t >= neutral[0]) & (t <= neutral[1])
+        if in_stretch.any():
+            ref = np.median(pose.yaw_pitch_roll[in_stretch], axis=0)
+    coupling = (fit_pose_coupling(signals, pose.yaw_pitch_roll, valid, t, ref=ref)
+                if pose_coupling else PoseCoupling.none(signals.shape[1]))
     signals = coupling.correct(signals, pose.yaw_pitch_roll)
     if features:
         neu = estimate_neutral(pose.aligned, signals, t, valid, neutral)

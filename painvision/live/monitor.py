@@ -330,7 +330,7 @@ class PainMonitor:
                 valid = False
             # read against the neutral at this head pose (features.posefit)
             signals = self._neutral.correct(t, signals, ypr, valid, self._alerts.active,
-                                            self._last_episode_end)
+                                            self._last_episode_end, self._alerts.smoothed)
             if self._neutral.collecting:
                 if valid and self._neutral.add(t, signals, aligned, box, ypr):
                     self._tracker.home = self._neutral.box

@@ -27,9 +27,11 @@ hours can become "neutral".
 The neutral also depends on the head's pose (``features.posefit``): how the patient's
 signals move when the head turns on the pillow is fitted on the patient's own frames,
 one every ``pose_sample_s`` outside episodes (and not within ``rest_after_episode_s``
-after one), from the last ``pose_window`` of them, refitted every ``pose_refit_s``. The
-pose at which the neutral was taken is where nothing is subtracted. Until enough frames
-are there (``posefit.MIN_FRAMES``, about 20 s), nothing is corrected.
+after one, nor while the smoothed PSPI is at ``pose_rest_pspi`` or above), from the last
+``pose_window`` of them, refitted every ``pose_refit_s``. The pose at which the neutral
+was taken is where nothing is subtracted (for a neutral given from elsewhere without a
+pose coupling of its own: the median pose of the first fit). Until enough frames are
+there (``posefit.MIN_FRAMES``, about 20 s), nothing is corrected.
 
 State is bounded: a fixed-size reservoir during warm-up, a fixed ring for the pose fit,
 two arrays for the neutral.
@@ -75,6 +77,9 @@ class NeutralPolicy:
         pose_sample_s: 0.2. One frame this often feeds the pose fit.
         pose_window: 900. The pose fit uses the last this many of them (3 minutes).
         pose_refit_s: 5.0. The pose fit is redone this often (a few milliseconds).
+        pose_rest_pspi: 3.0. Frames whose smoothed PSPI is this high (a face on its way to
+            an alarm) do not feed the pose fit. Not ``rest_pspi``: a turned head alone
+            reads 1-2 PSPI, and those are the frames the fit must see.
     """
 
     warmup_s: float = 10.0
@@ -89,6 +94,7 @@ class NeutralPolicy:
     pose_sample_s: float = 0.2
     pose_window: int = 900
     pose_refit_s: float = 5.0
+    pose_rest_pspi: float = 3.0
 
     def __post_init__(self) -> None:
         if not (self.warmup_s > 0 and self.adapt_tau_s > 0 and self.reservoir >= 10):
@@ -187,15 +193,19 @@ class AdaptiveNeutral:
         self._coupling: PoseCoupling | None = None
 
     def correct(self, t: float, signals: np.ndarray, ypr: np.ndarray, valid: bool,
-                in_episode: bool, last_episode_end: float | None) -> np.ndarray:
+                in_episode: bool, last_episode_end: float | None,
+                smoothed: float | None = None) -> np.ndarray:
         """The frame's signals read at its head pose. A frame that may be at rest also
-        feeds the pose fit (see the module docstring), which is redone when due."""
+        feeds the pose fit (see the module docstring), which is redone when due.
+        ``smoothed``: the alert's smoothed PSPI so far; at ``pose_rest_pspi`` or above the
+        frame does not feed the fit (the run-up to an onset)."""
         p = self.policy
         if not p.pose_coupling:
             return signals
         sig = np.asarray(signals, dtype=np.float64)
         pose = np.asarray(ypr, dtype=np.float64)
         rest = (valid and not in_episode and np.isfinite(sig).all() and np.isfinite(pose).all()
+                and (smoothed is None or smoothed < p.pose_rest_pspi)
                 and (last_episode_end is None or t - last_episode_end >= p.rest_after_episode_s))
         if rest and (self._pose_last_sample is None or t - self._pose_last_sample
                      >= p.pose_sample_s - 1e-9 or t < self._pose_last_sample):
@@ -203,7 +213,8 @@ class AdaptiveNeutral:
             self._pose_sig[k], self._pose_ypr[k], self._pose_t[k] = sig, pose, t
             self._pose_next += 1
             self._pose_last_sample = t
-        if self._pose_last_fit is None or t - self._pose_last_fit >= p.pose_refit_s:
+        if (self._pose_last_fit is None or t - self._pose_last_fit >= p.pose_refit_s
+                or t < self._pose_last_fit):
             self._pose_last_fit = t
             self._fit_pose()
         if self._coupling is None:
@@ -216,11 +227,16 @@ class AdaptiveNeutral:
             return
         order = np.argsort(self._pose_t[:n], kind="stable")
         ypr = self._pose_ypr[:n][order]
-        if self._pose_ref is None:
-            self._pose_ref = np.median(ypr, axis=0)
+        # where nothing is subtracted: the pose the neutral was taken at; unknown (a neutral
+        # given from elsewhere), the median pose of the first fit that has enough frames
+        ref = self._pose_ref if self._pose_ref is not None else np.median(ypr, axis=0)
         c = fit_pose_coupling(self._pose_sig[:n][order], ypr, np.ones(n, bool),
-                              self._pose_t[:n][order], ref=self._pose_ref)
-        self._coupling = c if c.active else None
+                              self._pose_t[:n][order], ref=ref)
+        if c.active:
+            self._pose_ref = ref
+            self._coupling = c
+        else:
+            self._coupling = None
 
     # -- calibration ---------------------------------------------------------
     def _start_buffers(self) -> None:
@@ -303,7 +319,9 @@ class AdaptiveNeutral:
         """Take a neutral from an earlier calibration."""
         self._buf_sig = self._buf_mesh = self._buf_box = self._buf_ypr = None
         self._method = method
-        self._set(neutral.baseline, neutral.mesh, None)
+        ref = (neutral.coupling.ref[None, :] if neutral.coupling is not None
+               and neutral.coupling.active else None)
+        self._set(neutral.baseline, neutral.mesh, None, ref)
 
     def set_from(self, signals: np.ndarray, aligned: np.ndarray,
                  boxes: np.ndarray, method: str, ypr: np.ndarray | None = None) -> None:

@@ -102,7 +102,7 @@ def _pose_line(coupling: dict | None) -> str:
     if not coupling:
         return "not recorded"
     if not coupling.get("frames"):
-        return "not corrected (under 10 s of face)"
+        return "not corrected (too little face to fit: under 10 s or 100 frames)"
     return (f"each signal read against the neutral at the head's pose "
             f"({coupling['frames']} frames fitted)")
 

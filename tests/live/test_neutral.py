@@ -100,7 +100,7 @@ def _turning(t: float) -> np.ndarray:
     return np.array([8 * np.sin(t / 3.0), 6 * np.sin(t / 2.0 + 1.0), 6 * np.sin(t / 4.0)])
 
 
-SLOPES = np.random.default_rng(3).normal(0, 0.004, size=(3, S))  # per 10 degrees
+SLOPES = np.random.default_rng(3).normal(0, 0.0015, size=(3, S))  # per 10 degrees: within the cap
 
 
 def _posed(t: float, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
@@ -137,7 +137,7 @@ def test_live_pose_coupling_is_learnt_from_rest_frames_and_removes_the_pose():
         [_turning(k * 0.1) for k in range(int(5.0 / 0.1) + 1)], axis=0), atol=0.5)
     assert np.median(errors) < 0.4 * np.median(raw_errors)
     # the pain episode (brow 0.05 lower while the head was turned) was not learnt as pose
-    np.testing.assert_allclose(neu.coupling.slopes[:, BROW], SLOPES[:, BROW], atol=2e-3)
+    np.testing.assert_allclose(neu.coupling.slopes[:, BROW], SLOPES[:, BROW], atol=6e-4)
 
 
 def test_live_pose_coupling_can_be_switched_off_and_restarts_with_a_new_neutral():
@@ -159,3 +159,44 @@ def test_live_pose_coupling_can_be_switched_off_and_restarts_with_a_new_neutral(
     assert on.coupling is None and on.to_dict()["pose_frames"] == 0
     with pytest.raises(InputError):
         NeutralPolicy(pose_refit_s=0.0)
+
+
+def test_a_given_neutral_does_not_lock_the_pose_reference_to_the_first_frame():
+    """A neutral handed in from elsewhere has no pose of its own: the first frame (here
+    with the head turned 20 degrees) must not become where nothing is subtracted."""
+    from painvision.features import Baseline
+    from painvision.features.inputs import Neutral
+
+    rng = np.random.default_rng(2)
+    neu = AdaptiveNeutral(NeutralPolicy())
+    neu.use(Neutral(Baseline(REST.copy(), "given", 10), MESH), "given")
+    sig, _ = _posed(0.0, rng)
+    neu.correct(0.0, sig, np.array([20.0, 0.0, 0.0]), True, False, None)
+    t = 0.1
+    while t < 40.0:
+        sig, ypr = _posed(t, rng)
+        neu.correct(t, sig, ypr, True, False, None)
+        t += 0.1
+    assert neu.coupling is not None
+    assert np.abs(neu.coupling.ref[0]) < 3.0  # the usual pose, not the first frame's 20
+    # a neutral that carries its own coupling keeps its reference pose
+    carried = AdaptiveNeutral(NeutralPolicy())
+    carried.use(Neutral(Baseline(REST.copy(), "given", 10), MESH, neu.coupling), "given")
+    t = 0.0
+    while t < 40.0:
+        sig, ypr = _posed(t, rng)
+        carried.correct(t, sig, ypr, True, False, None)
+        t += 0.1
+    np.testing.assert_allclose(carried.coupling.ref, neu.coupling.ref)
+
+
+def test_faces_on_their_way_to_an_alarm_do_not_feed_the_pose_fit():
+    rng = np.random.default_rng(4)
+    neu = warmed()
+    t = 10.0
+    while t < 60.0:  # smoothed PSPI at 4 all along: nothing may be learnt from it
+        sig, ypr = _posed(t, rng)
+        out = neu.correct(t, sig, ypr, True, False, None, smoothed=4.0)
+        assert out is sig
+        t += 0.1
+    assert neu.coupling is None
