@@ -35,7 +35,8 @@ only the movement beyond it is read.
   at all.
 
 The model is linear in the angles: a quadratic one removed no more on the benchmark. What
-is left of the crop's jitter does not follow the pose, and stays.
+is left of the crop's jitter does not follow the pose, and stays: 5.2 % of the
+benchmark's quiet frames read PSPI >= 3.
 
 numpy only.
 """
