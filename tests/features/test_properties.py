@@ -2,6 +2,7 @@
 
 - Pose normalisation: any rotation, translation and scale of a mesh gives the same aligned
   mesh and the same AU signals.
+- The head-pose coupling moves no signal by more than its cap, whatever the recording.
 - Any finite input gives finite measures: the AU signals of a finite face are finite, and
   the scorers' AUs are finite and in range on every frame they call valid, however
   distorted the mesh (a degenerate one is flagged invalid, never a NaN or an infinity).
@@ -96,3 +97,29 @@ def test_scorers_give_finite_in_range_aus_on_every_frame_they_call_valid(meshes,
             assert np.isfinite(p).all() and ((p >= 0) & (p <= 1)).all()
         # frames it cannot score are empty, not made up
         assert not np.isfinite(scores.aus.pspi[~inputs.valid]).any()
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.integers(0, 2**31 - 1), n=st.integers(100, 900),
+       amplitude=st.floats(0.0, 40.0), effect=st.floats(0.0, 0.2),
+       nan_share=st.floats(0.0, 0.3))
+def test_the_pose_coupling_never_moves_a_signal_by_more_than_its_cap(seed, n, amplitude, effect,
+                                                                    nan_share):
+    """Whatever the recording (any head motion, any signal change that follows it, missing
+    frames), the correction moves no signal by more than MAX_OFFSET, keeps finite values
+    finite and missing ones missing."""
+    from painvision.features.posefit import MAX_OFFSET, fit_pose_coupling
+
+    rng = np.random.default_rng(seed)
+    t = np.arange(n) / 10.0
+    ypr = rng.normal(0, 1, (n, 3)).cumsum(axis=0) * amplitude / np.sqrt(n)
+    sig = (0.5 + effect * np.tanh(ypr[:, :1] / 10.0) + rng.normal(0, 0.002, (n, 12))
+           ).astype(np.float32)
+    gone = rng.random(n) < nan_share
+    sig[gone] = np.nan
+    c = fit_pose_coupling(sig, ypr, ~gone, t)
+    out = c.correct(sig, ypr)
+    assert out.shape == sig.shape and out.dtype == sig.dtype
+    assert np.array_equal(np.isnan(out), np.isnan(sig))
+    moved = np.abs(out[~gone].astype(np.float64) - sig[~gone])
+    assert moved.max(initial=0.0) <= MAX_OFFSET + 1e-6
