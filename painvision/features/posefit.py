@@ -134,10 +134,10 @@ class PoseCoupling:
         }
 
 
-def _near_middle(r: np.ndarray, ok: np.ndarray, k: float) -> np.ndarray:
-    """Within ``k`` robust standard deviations (1.4826 MAD over ``ok``) of the median."""
-    mid = np.median(r[ok])
-    spread = 1.4826 * np.median(np.abs(r[ok] - mid)) + 1e-12
+def _near_middle(r: np.ndarray, k: float) -> np.ndarray:
+    """Within ``k`` robust standard deviations (1.4826 MAD) of the median."""
+    mid = np.median(r)
+    spread = 1.4826 * np.median(np.abs(r - mid)) + 1e-12
     return np.abs(r - mid) < k * spread
 
 
@@ -176,7 +176,6 @@ def fit_pose_coupling(signals: np.ndarray, ypr: np.ndarray, valid: np.ndarray,
     if rows.size > MAX_FIT_FRAMES:  # a long recording: an evenly spaced sample of it
         rows = rows[np.linspace(0, rows.size - 1, MAX_FIT_FRAMES).astype(int)]
     sig = np.asarray(signals)[rows].astype(np.float64)
-    ok = np.ones(rows.size, bool)
     x = np.ones((rows.size, 4))
     x[:, 1:] = (np.clip(pose[rows], lo, hi) - ref) / POSE_SCALE_DEG
     penalty = np.diag([0.0, 1.0, 1.0, 1.0]) * ridge
@@ -184,13 +183,13 @@ def fit_pose_coupling(signals: np.ndarray, ypr: np.ndarray, valid: np.ndarray,
     used = 0
     for k in range(n_sig):
         y = sig[:, k]
-        sel = ok & _near_middle(y, ok, 3.0 * TRIM_MAD)  # start from the resting face
+        sel = _near_middle(y, 3.0 * TRIM_MAD)  # start from the resting face
         if sel.sum() < min_frames // 2:
-            sel = ok.copy()
+            sel = np.ones(rows.size, bool)
         for _ in range(ITERATIONS):
             a = x[sel]
             w = np.linalg.solve(a.T @ a + penalty * sel.sum(), a.T @ y[sel])
-            nxt = ok & _near_middle(y - x @ w, ok, TRIM_MAD)
+            nxt = _near_middle(y - x @ w, TRIM_MAD)
             if nxt.sum() < min_frames // 2:
                 break
             sel = nxt

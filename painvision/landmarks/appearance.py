@@ -108,11 +108,14 @@ def measure_appearance(rgb: np.ndarray, landmarks: np.ndarray | None,
 
 
 class LookSchedule:
-    """When to measure the face's appearance: every ``every_s`` seconds while it is in
-    view, and at once when it comes back (``lost`` in between) or time goes back."""
+    """When to measure the face's appearance (or do any other periodic look): every
+    ``every_s`` seconds while it is in view, and at once when it comes back (``lost`` in
+    between) or time goes back. ``slack``: an interval this much short still counts (frame
+    times that add up to ``every_s`` in floating point)."""
 
-    def __init__(self, every_s: float = APPEARANCE_EVERY_S) -> None:
+    def __init__(self, every_s: float = APPEARANCE_EVERY_S, slack: float = 0.0) -> None:
         self.every_s = every_s
+        self.slack = slack
         self._t = -np.inf
 
     def lost(self) -> None:
@@ -121,7 +124,7 @@ class LookSchedule:
 
     def due(self, t: float) -> bool:
         """Whether to look at ``t`` (and if so, counted as looked)."""
-        if t - self._t >= self.every_s or t < self._t:
+        if t - self._t >= self.every_s - self.slack or t < self._t:
             self._t = t
             return True
         return False

@@ -50,6 +50,7 @@ from painvision.features.analytic import Calibration
 from painvision.features.baseline import signal_mode
 from painvision.features.inputs import Neutral
 from painvision.features.posefit import PoseCoupling, fit_pose_coupling
+from painvision.landmarks.appearance import LookSchedule
 
 __all__ = ["AdaptiveNeutral", "NeutralPolicy"]
 
@@ -117,6 +118,12 @@ def _signal_units(calibration: Calibration) -> np.ndarray:
                 k = SIGNAL_NAMES.index(s)
                 units[k] = min(units[k], 1.0 / abs(g))
     return units
+
+
+def _median_pose(ypr: np.ndarray) -> np.ndarray | None:
+    """The median of the known poses among ``(N, 3)`` (NaN rows: unknown), or None."""
+    known = np.isfinite(ypr).all(axis=1)
+    return np.median(ypr[known], axis=0).astype(np.float64) if known.any() else None
 
 
 class AdaptiveNeutral:
@@ -187,8 +194,8 @@ class AdaptiveNeutral:
         self._pose_ypr = np.full((n, 3), np.nan)
         self._pose_t = np.full(n, np.nan)
         self._pose_next = 0
-        self._pose_last_sample: float | None = None
-        self._pose_last_fit: float | None = None
+        self._pose_sample = LookSchedule(self.policy.pose_sample_s, slack=1e-9)
+        self._pose_refit = LookSchedule(self.policy.pose_refit_s)
         self._pose_ref = ref
         self._coupling: PoseCoupling | None = None
 
@@ -207,15 +214,11 @@ class AdaptiveNeutral:
         rest = (valid and not in_episode and np.isfinite(sig).all() and np.isfinite(pose).all()
                 and (smoothed is None or smoothed < p.pose_rest_pspi)
                 and (last_episode_end is None or t - last_episode_end >= p.rest_after_episode_s))
-        if rest and (self._pose_last_sample is None or t - self._pose_last_sample
-                     >= p.pose_sample_s - 1e-9 or t < self._pose_last_sample):
+        if rest and self._pose_sample.due(t):
             k = self._pose_next % p.pose_window
             self._pose_sig[k], self._pose_ypr[k], self._pose_t[k] = sig, pose, t
             self._pose_next += 1
-            self._pose_last_sample = t
-        if (self._pose_last_fit is None or t - self._pose_last_fit >= p.pose_refit_s
-                or t < self._pose_last_fit):
-            self._pose_last_fit = t
+        if self._pose_refit.due(t):
             self._fit_pose()
         if self._coupling is None:
             return signals
@@ -299,15 +302,13 @@ class AdaptiveNeutral:
         self._set(Baseline(values.astype(np.float32), self._method, int(self._seen)),
                   np.median(mesh[sel], axis=0).astype(np.float32),
                   tuple(float(v) for v in np.median(self._buf_box[:k], axis=0)),
-                  self._buf_ypr[:k])
+                  _median_pose(self._buf_ypr[:k]))
         self._buf_sig = self._buf_mesh = self._buf_box = self._buf_ypr = None
         self._last_adapt_t = t
 
     def _set(self, baseline: Baseline, mesh: np.ndarray,
-             box: tuple[float, float, float] | None, ypr: np.ndarray | None = None) -> None:
-        ref = None
-        if ypr is not None and np.isfinite(ypr).all(axis=1).any():
-            ref = np.median(ypr[np.isfinite(ypr).all(axis=1)], axis=0).astype(np.float64)
+             box: tuple[float, float, float] | None, ref: np.ndarray | None = None) -> None:
+        """A new neutral, taken at head pose ``ref`` (None: not known)."""
         self._reset_pose(ref)  # a new neutral (perhaps a new patient): a new pose fit
         self._neutral = Neutral(baseline, mesh)
         self._anchor_values = baseline.values.copy()
@@ -319,9 +320,9 @@ class AdaptiveNeutral:
         """Take a neutral from an earlier calibration."""
         self._buf_sig = self._buf_mesh = self._buf_box = self._buf_ypr = None
         self._method = method
-        ref = (neutral.coupling.ref[None, :] if neutral.coupling is not None
-               and neutral.coupling.active else None)
-        self._set(neutral.baseline, neutral.mesh, None, ref)
+        coupling = neutral.coupling
+        self._set(neutral.baseline, neutral.mesh, None,
+                  coupling.ref if coupling is not None and coupling.active else None)
 
     def set_from(self, signals: np.ndarray, aligned: np.ndarray,
                  boxes: np.ndarray, method: str, ypr: np.ndarray | None = None) -> None:
@@ -334,7 +335,8 @@ class AdaptiveNeutral:
         self._set(Baseline(np.median(signals, axis=0).astype(np.float32), method,
                            len(signals)),
                   np.median(aligned, axis=0).astype(np.float32),
-                  tuple(float(v) for v in np.median(boxes, axis=0)), ypr)
+                  tuple(float(v) for v in np.median(boxes, axis=0)),
+                  None if ypr is None else _median_pose(ypr))
 
     # -- adaptation ----------------------------------------------------------
     def adapt(self, t: float, signals: np.ndarray, aligned: np.ndarray, smoothed: float | None,

@@ -17,6 +17,7 @@ import time
 from datetime import datetime
 
 from painvision._version import __version__
+from painvision.features.posefit import MIN_FRAMES, MIN_SPAN_S
 from painvision.report.timeline import Episode, Timeline
 
 __all__ = ["index_html", "report_html"]
@@ -102,7 +103,8 @@ def _pose_line(coupling: dict | None) -> str:
     if not coupling:
         return "not recorded"
     if not coupling.get("frames"):
-        return "not corrected (too little face to fit: under 10 s or 100 frames)"
+        return (f"not corrected (too little face to fit: under {MIN_SPAN_S:g} s or "
+                f"{MIN_FRAMES} frames)")
     return (f"each signal read against the neutral at the head's pose "
             f"({coupling['frames']} frames fitted)")
 
