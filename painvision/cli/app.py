@@ -91,6 +91,7 @@ def _analyze_one(video: Path, out: Path, kwargs: dict) -> tuple:
     """Analyse one video and write its outputs, all or none: they are written into a
     hidden folder in ``out`` and moved into place once all are there, so an error, a bug
     or Ctrl-C leaves nothing of them behind. Errors come back as text (picklable)."""
+    import gc
     import shutil
     import tempfile
 
@@ -107,6 +108,12 @@ def _analyze_one(video: Path, out: Path, kwargs: dict) -> tuple:
     except PainVisionError as exc:
         return _failed(video, str(exc))
     stage = None
+    # Writing the outputs allocates much (the plot above all), which sets off full garbage
+    # collections that re-scan every object the run has made long-lived (MediaPipe,
+    # PyTorch, matplotlib): about 40 ms on the sample. Those objects sit out the
+    # collections until the files are written, then rejoin them (gc.unfreeze), so no
+    # garbage is kept for good.
+    gc.freeze()
     try:
         stage = Path(tempfile.mkdtemp(prefix=f".{video.stem}.", suffix=".tmp", dir=out))
         analysis.to_csv(stage / f"{video.stem}.csv")
@@ -122,6 +129,7 @@ def _analyze_one(video: Path, out: Path, kwargs: dict) -> tuple:
     except OSError as exc:
         return _failed(video, f"cannot write into {out}: {exc.strerror or exc}")
     finally:
+        gc.unfreeze()
         if stage is not None:
             shutil.rmtree(stage, ignore_errors=True)
     return video, analysis.summary, out / f"{video.stem}.csv", out / f"{video.stem}.json", None
