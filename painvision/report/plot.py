@@ -153,16 +153,20 @@ def plot_png(tl: Timeline, *, dpi: int = 100) -> bytes:
     ax.grid(axis="y", color="#dee2e6", lw=0.6)
     ax.set_axisbelow(True)
     if tl.pain_prob is not None:
-        ax2 = ax.twinx()
-        ax2.plot(x, tl.pain_prob, color=COLORS["pain_prob"], lw=1.0, alpha=0.9, zorder=2)
+        # on PSPI's own axes, scaled by 16, with its scale written on the right: a second
+        # (twin) Axes would cost a fifth of the drawing time for five tick labels
+        ax.plot(x, 16 * tl.pain_prob, color=COLORS["pain_prob"], lw=1.0, alpha=0.9, zorder=2)
         gate = tl.policy.evidence_threshold
-        ax2.axhline(gate, color=COLORS["pain_prob"], ls=":", lw=1.1, zorder=2)
+        ax.axhline(16 * gate, color=COLORS["pain_prob"], ls=":", lw=1.1, zorder=2)
         handles.append(Line2D([], [], color=COLORS["pain_prob"], ls=":", lw=1.1,
                               label=f"and pain_prob ≥ {gate:g}"))
-        ax2.set_ylim(0, 16.6 / 16)
-        ax2.set_yticks([0, 0.25, 0.5, 0.75, 1])
-        ax2.set_ylabel("pain_prob (0–1)", color=COLORS["pain_prob"])
-        ax2.tick_params(axis="y", colors=COLORS["pain_prob"])
+        ax.tick_params(axis="y", right=True)
+        right = ax.get_yaxis_transform()
+        for p in (0, 0.25, 0.5, 0.75, 1):
+            ax.text(1.008, 16 * p, f"{p:.2f}", transform=right, ha="left", va="center",
+                    color=COLORS["pain_prob"], fontsize=10)
+        ax.text(1.058, 0.5, "pain_prob (0–1)", transform=ax.transAxes, rotation=90,
+                ha="center", va="center", color=COLORS["pain_prob"], fontsize=10)
         handles.insert(1, Line2D([], [], color=COLORS["pain_prob"], lw=1.4, label="pain_prob"))
     if tl.no_face(max_step):
         handles.append(Patch(color=COLORS["no_face"], alpha=0.4, label="no face"))
@@ -179,7 +183,7 @@ def plot_png(tl: Timeline, *, dpi: int = 100) -> bytes:
         handles.append(Patch(color=COLORS["camera"], alpha=0.6, label="camera lost"))
     ax.legend(handles=handles, loc="lower left", bbox_to_anchor=(0, 1.01), ncol=len(handles),
               frameon=False, fontsize=8.5, handlelength=1.8, borderaxespad=0, columnspacing=1.2)
-    ax.tick_params(labelbottom=False)
+    ax.xaxis.set_visible(False)  # the panel below has the time axis
     title = f"{tl.name}: pain over time" if tl.name else "pain over time"
     fig.suptitle(title, x=0.01, ha="left", fontsize=11, fontweight="bold")
 
