@@ -10,6 +10,7 @@ with a stride, frames that were not analysed hold the last analysed reading.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 from collections.abc import Callable
@@ -226,24 +227,29 @@ def write_overlay(
             raise VideoError(f"cannot write {path}: OpenCV's mp4v encoder did not open")
         try:
             k = -1
-            for frame in prefetch(FrameReader(video, 1)):
-                while k + 1 < n and frame_index[k + 1] <= frame.index:
-                    k += 1
-                if k < 0:  # before the first analysed frame: nothing to show yet
-                    img = drawer.draw(frame.image_bgr, frame.t, None, float("nan"), {}, None,
-                                      None)
-                else:
-                    au = {a: float(aus[a][k]) for a in _BAR_AUS}
-                    ep = int(episode[k])
-                    img = drawer.draw(frame.image_bgr, frame.t, landmarks[k], float(pspi[k]),
-                                      au, None if pain_prob is None else float(pain_prob[k]),
-                                      ep or None)
-                if img.shape[:2] != (info.height, info.width):  # a size change mid-stream
-                    img = cv2.resize(img, (info.width, info.height))
-                writer.write(img)
-                written += 1
-                if on_progress is not None:
-                    on_progress(written, max(info.frame_count, written))
+            frames = prefetch(FrameReader(video, 1))
+            # closed here on an error or Ctrl-C: the decoding thread is stopped and joined
+            # now, not left decoding into the interpreter's shutdown (where a native
+            # thread still running can abort the process)
+            with contextlib.closing(frames):
+                for frame in frames:
+                    while k + 1 < n and frame_index[k + 1] <= frame.index:
+                        k += 1
+                    if k < 0:  # before the first analysed frame: nothing to show yet
+                        img = drawer.draw(frame.image_bgr, frame.t, None, float("nan"), {}, None,
+                                          None)
+                    else:
+                        au = {a: float(aus[a][k]) for a in _BAR_AUS}
+                        ep = int(episode[k])
+                        img = drawer.draw(frame.image_bgr, frame.t, landmarks[k], float(pspi[k]),
+                                          au, None if pain_prob is None else float(pain_prob[k]),
+                                          ep or None)
+                    if img.shape[:2] != (info.height, info.width):  # a size change mid-stream
+                        img = cv2.resize(img, (info.width, info.height))
+                    writer.write(img)
+                    written += 1
+                    if on_progress is not None:
+                        on_progress(written, max(info.frame_count, written))
         finally:
             writer.release()
     logger.info("wrote %s: %d frames", path, written)

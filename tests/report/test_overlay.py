@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 import cv2
 import numpy as np
 import pytest
@@ -107,4 +109,26 @@ def test_overlay_needs_the_meshes(short_clip, tmp_path):
         write_overlay(short_clip, tmp_path / "x.mp4", frame_index=np.arange(3),
                       landmarks=np.zeros((3, 0, 3), np.float32), pspi=np.zeros(3),
                       aus={}, pain_prob=None, episode=np.zeros(3, int))
+    assert not list(tmp_path.iterdir())
+
+
+def test_an_interrupted_overlay_stops_its_decoding_thread_at_once(short_analysis, short_clip,
+                                                                  tmp_path):
+    """Ctrl-C while the overlay is written: the thread decoding the source is stopped
+    before the error leaves write_overlay, even while the traceback keeps its frames
+    alive (left running, it decoded on into the interpreter's shutdown), and no file is
+    left."""
+    tl = Timeline.from_analysis(short_analysis)
+
+    def stop(done, total):
+        if done == 5:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt) as caught:
+        write_overlay(short_clip, tmp_path / "o.overlay.mp4",
+                      frame_index=short_analysis.track.frame_index,
+                      landmarks=short_analysis.track.landmarks, pspi=tl.pspi, aus=tl.aus,
+                      pain_prob=tl.pain_prob, episode=tl.alarm, on_progress=stop)
+    assert caught.value.__traceback__ is not None  # still held, with write_overlay's frame
+    assert not [t for t in threading.enumerate() if t.name == "painvision-decode"]
     assert not list(tmp_path.iterdir())
