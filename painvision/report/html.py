@@ -13,6 +13,7 @@ import hashlib
 import html
 import math
 import platform
+import sys
 import time
 from datetime import datetime
 
@@ -196,12 +197,16 @@ def _versions(tl: Timeline) -> dict[str, str]:
          "painvision (this page)": __version__, "python": platform.python_version(),
          "numpy": numpy.__version__, "opencv": cv2.__version__,
          "matplotlib": matplotlib.__version__}
-    try:
-        from importlib.metadata import version
+    mp = sys.modules.get("mediapipe")  # loaded by the analysis: no metadata search (5 ms)
+    if getattr(mp, "__version__", None):
+        v["mediapipe"] = mp.__version__
+    else:
+        try:
+            from importlib.metadata import version
 
-        v["mediapipe"] = version("mediapipe")
-    except Exception:  # noqa: BLE001 - not installed: nothing to state
-        pass
+            v["mediapipe"] = version("mediapipe")
+        except Exception:  # noqa: BLE001 - not installed: nothing to state
+            pass
     return v
 
 
