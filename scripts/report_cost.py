@@ -6,8 +6,11 @@ interleaved (A B C A B C ...) so that a change in the machine's load hits all th
 and reports the medians as ratios. Targets (issue #14): ``--plot --report`` adds at most
 5 % to analyze's time; ``--overlay`` runs at no less than 0.5x the speed of plain analyze.
 
+``--loops K`` times the video played K times over instead (a temporary file): the plot
+and the page cost about the same whatever the length, the analysis grows with it.
+
     python scripts/report_cost.py [--repeats 7] [--video sample_videos/astronaut_pain.mp4]
-                                  [--json docs/report_cost.json]
+                                  [--loops 1] [--json docs/report_cost.json]
 """
 
 from __future__ import annotations
@@ -23,6 +26,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+from painvision.io.video import loop_video
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "sample_videos" / "astronaut_pain.mp4"
@@ -51,6 +56,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--video", type=Path, default=SAMPLE)
     ap.add_argument("--repeats", type=int, default=7)
+    ap.add_argument("--loops", type=int, default=1)
     ap.add_argument("--json", type=Path, default=None)
     args = ap.parse_args()
 
@@ -58,10 +64,14 @@ def main() -> None:
     cpus: dict[str, list[float]] = {k: [] for k in VARIANTS}
     load_before = os.getloadavg()
     with tempfile.TemporaryDirectory() as tmp:
-        _run(args.video, Path(tmp) / "warm", [])  # caches warm, files in the page cache
+        video = args.video
+        if args.loops > 1:
+            video = Path(tmp) / f"{args.video.stem}_x{args.loops}.mp4"
+            loop_video(args.video, video, args.loops)
+        _run(video, Path(tmp) / "warm", [])  # caches warm, files in the page cache
         for r in range(args.repeats):
             for name, extra in VARIANTS.items():
-                wall, cpu = _run(args.video, Path(tmp) / name, extra)
+                wall, cpu = _run(video, Path(tmp) / name, extra)
                 times[name].append(wall)
                 cpus[name].append(cpu)
             print(f"round {r + 1}/{args.repeats}: "
@@ -72,6 +82,7 @@ def main() -> None:
     report = {
         "video": str(args.video.resolve().relative_to(ROOT)) if args.video.resolve().is_relative_to(
             ROOT) else str(args.video),
+        "loops": args.loops,
         "repeats": args.repeats,
         "median_s": {k: round(v, 3) for k, v in med.items()},
         "runs_s": {k: [round(x, 3) for x in v] for k, v in times.items()},
