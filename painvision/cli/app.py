@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import signal
 import sys
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, NoReturn
 
@@ -122,8 +125,9 @@ def _analyze_one(video: Path, out: Path, kwargs: dict) -> tuple:
             visuals.write(analysis, video, stage)
         if fhir:
             fhir.write(analysis, video, stage)
-        for f in sorted(stage.iterdir()):
-            os.replace(f, out / f.name)
+        with _signals_held():  # all of a video's files are in place, or none
+            for f in sorted(stage.iterdir()):
+                os.replace(f, out / f.name)
     except PainVisionError as exc:
         return _failed(video, str(exc))
     except OSError as exc:
@@ -133,6 +137,30 @@ def _analyze_one(video: Path, out: Path, kwargs: dict) -> tuple:
         if stage is not None:
             shutil.rmtree(stage, ignore_errors=True)
     return video, analysis.summary, out / f"{video.stem}.csv", out / f"{video.stem}.json", None
+
+
+@contextlib.contextmanager
+def _signals_held() -> Iterator[None]:
+    """Ctrl-C and kills (SIGINT, SIGTERM, SIGHUP) that come during the block take effect
+    once it is done: their Python handlers run then, in order received (the first that
+    raises ends it). Only the main thread can set handlers; elsewhere nothing is held."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    caught: list[tuple[int, object]] = []
+    previous = {}
+    for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        handler = signal.getsignal(s)
+        if callable(handler):  # a default or ignored signal stays as it is
+            previous[s] = handler
+            signal.signal(s, lambda signum, frame: caught.append((signum, frame)))
+    try:
+        yield
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+        for signum, frame in caught:
+            previous[signum](signum, frame)
 
 
 def _fhir_export(on: bool, patient_ref: str | None, device_ref: str | None,

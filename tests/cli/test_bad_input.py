@@ -525,3 +525,32 @@ def test_ctrl_c_while_writing_leaves_no_file(tmp_path, jobs, sig, group):
     # the video being written leaves nothing; one that had finished before keeps all
     _interrupted(proc, out, code=128 + int(sig),
                  finished=(".csv", ".json", ".overlay.mp4") if jobs > 1 else ())
+
+
+def test_ctrl_c_while_the_outputs_are_moved_into_place_leaves_all_or_none(
+        short_clip, tmp_path, monkeypatch):
+    """A video's files are written into a hidden folder and then moved into place one by
+    one: a Ctrl-C that comes between two moves waits for the last, so the video has its
+    CSV and its JSON, not one of them. Run in this process, on the real analysis; the
+    signal is sent to this process right after the first move."""
+    from painvision.cli.app import _analyze_one
+
+    out = tmp_path / "out"
+    out.mkdir()
+    real_replace = os.replace
+    moved = []
+
+    def replace(src, dst):
+        real_replace(src, dst)
+        if Path(dst).parent == out:
+            moved.append(Path(dst).name)
+            if len(moved) == 1:
+                os.kill(os.getpid(), signal.SIGINT)
+
+    monkeypatch.setattr(os, "replace", replace)
+    with pytest.raises(KeyboardInterrupt):
+        _analyze_one(short_clip, out, {"scorer": "analytic"})
+    assert len(moved) == 2
+    assert sorted(p.name for p in out.iterdir()) == [f"{short_clip.stem}.csv",
+                                                      f"{short_clip.stem}.json"]
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
