@@ -157,8 +157,17 @@ def _signals_held() -> Iterator[None]:
     try:
         yield
     finally:
+        # every handler is put back even if a signal's own handler raises meanwhile
+        # (a second Ctrl-C once SIGINT's is back); then the held ones run
+        raised: BaseException | None = None
         for s, handler in previous.items():
-            signal.signal(s, handler)
+            try:
+                signal.signal(s, handler)
+            except BaseException as exc:  # noqa: BLE001 - re-raised below
+                raised = raised or exc
+                signal.signal(s, handler)
+        if raised is not None:
+            raise raised
         for signum, frame in caught:
             previous[signum](signum, frame)
 
@@ -194,7 +203,9 @@ def _init_worker(q) -> None:
     _progress_queue = q
     # Ctrl-C reaches every process of the terminal's group: the parent alone takes it, and
     # stops the workers with SIGTERM, on which a busy one removes its unfinished outputs
+    # (a terminal's hang-up too)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, _stop_worker)
 
 
@@ -309,6 +320,7 @@ class _Jobs:
 
             # taken before shutdown(), which forgets them
             procs = list((getattr(self.pool, "_processes", None) or {}).values())
+            manager = getattr(self.pool, "_executor_manager_thread", None)
             self.pool.shutdown(wait=False, cancel_futures=True)
             for proc in procs:
                 proc.terminate()
@@ -324,7 +336,6 @@ class _Jobs:
             # now. At exit Python 3.11 wakes that thread through the pipe, and when the
             # thread closes it at that same moment, "Exception ignored ... Bad file
             # descriptor" is printed after our one line (seen once in 40 Ctrl-Cs under load)
-            manager = getattr(self.pool, "_executor_manager_thread", None)
             if manager is not None:
                 manager.join(timeout=5)
             raise
@@ -355,7 +366,7 @@ def _run_analyses(todo: list, out: Path, kwargs: dict, workers, progress: Progre
             progress.stop()
             err_console.print("interrupted: the videos not finished have no output files",
                               highlight=False)
-            if workers is None:  # MediaPipe ran in this process
+            if workers is None and _command_line:  # MediaPipe ran in this process
                 _exit_now(128 + int(stopped_by[0]))
             raise typer.Exit(128 + int(stopped_by[0])) from None
     return found
@@ -369,7 +380,7 @@ def _exit_now(code: int) -> NoReturn:
     then abort the process ("terminate called without an active exception", exit -6
     instead of 130): seen once in 60 Ctrl-Cs while an overlay was written, under load.
     Not with ``--jobs`` workers: the parent runs no MediaPipe, and its multiprocessing
-    clean-up (semaphores, the forkserver) must run.
+    clean-up (semaphores, the forkserver) must run. Only as the ``painvision`` command.
     """
     logging.shutdown()
     for stream in (sys.stdout, sys.stderr):
@@ -1188,8 +1199,15 @@ def bench_latency(
     _write_reports(report, latency_markdown(report), json_out, md_out)
 
 
+#: Set by ``main``: this process is the ``painvision`` command, not a program that runs
+#: ``app`` inside itself (which an ``os._exit`` would end).
+_command_line = False
+
+
 def main() -> None:
     """Console-script entry point: one-line errors, no tracebacks for expected failures."""
+    global _command_line
+    _command_line = True
     try:
         app()
     except PainVisionError as exc:

@@ -502,10 +502,13 @@ def test_ctrl_c_or_kill_while_analysing_leaves_no_file(tmp_path, sig):
 
 @pytest.mark.parametrize("jobs, sig, group", [(1, signal.SIGINT, True),
                                               (2, signal.SIGINT, True),
+                                              (2, signal.SIGHUP, True),
                                               (2, signal.SIGTERM, False)])
 def test_ctrl_c_while_writing_leaves_no_file(tmp_path, jobs, sig, group):
     """Ctrl-C once a video's CSV and JSON are written, while its overlay is: none of them
-    is left. A terminal sends it to every process of the job (the --jobs workers too)."""
+    is left. A terminal sends it to every process of the job (the --jobs workers too), and
+    so it does a hang-up (SIGHUP), which the workers leave to the parent as they do
+    Ctrl-C."""
     videos = tmp_path / "videos"
     videos.mkdir()
     for name in ("a.mp4", "b.mp4")[:jobs]:
