@@ -154,13 +154,16 @@ def plot_png(tl: Timeline, *, dpi: int = 100) -> bytes:
     ax.set_axisbelow(True)
     if tl.pain_prob is not None:
         # on PSPI's own axes, scaled by 16, with its scale written on the right: a second
-        # (twin) Axes would cost a fifth of the drawing time for five tick labels
+        # (twin) Axes would cost a tenth of the drawing time for five tick labels. PSPI,
+        # the measure, is drawn over it.
         ax.plot(x, 16 * tl.pain_prob, color=COLORS["pain_prob"], lw=1.0, alpha=0.9, zorder=2)
         gate = tl.policy.evidence_threshold
         ax.axhline(16 * gate, color=COLORS["pain_prob"], ls=":", lw=1.1, zorder=2)
         handles.append(Line2D([], [], color=COLORS["pain_prob"], ls=":", lw=1.1,
                               label=f"and pain_prob ≥ {gate:g}"))
         ax.tick_params(axis="y", right=True)
+        for tick in ax.yaxis.get_major_ticks():  # the right-hand marks in pain_prob's colour
+            tick.tick2line.set_color(COLORS["pain_prob"])
         right = ax.get_yaxis_transform()
         for p in (0, 0.25, 0.5, 0.75, 1):
             ax.text(1.008, 16 * p, f"{p:.2f}", transform=right, ha="left", va="center",

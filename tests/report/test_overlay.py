@@ -116,19 +116,21 @@ def test_an_interrupted_overlay_stops_its_decoding_thread_at_once(short_analysis
                                                                   tmp_path):
     """Ctrl-C while the overlay is written: the thread decoding the source is stopped
     before the error leaves write_overlay, even while the traceback keeps its frames
-    alive (left running, it decoded on into the interpreter's shutdown), and no file is
+    alive (left running, it would go on decoding in the background), and no file is
     left."""
     tl = Timeline.from_analysis(short_analysis)
+    before = set(threading.enumerate())
 
     def stop(done, total):
         if done == 5:
             raise KeyboardInterrupt
 
-    with pytest.raises(KeyboardInterrupt) as caught:
+    with pytest.raises(KeyboardInterrupt) as caught:  # noqa: F841 - kept alive on purpose
         write_overlay(short_clip, tmp_path / "o.overlay.mp4",
                       frame_index=short_analysis.track.frame_index,
                       landmarks=short_analysis.track.landmarks, pspi=tl.pspi, aus=tl.aus,
                       pain_prob=tl.pain_prob, episode=tl.alarm, on_progress=stop)
-    assert caught.value.__traceback__ is not None  # still held, with write_overlay's frame
-    assert not [t for t in threading.enumerate() if t.name == "painvision-decode"]
+    # ``caught`` still holds the traceback, and with it write_overlay's frame
+    assert not [t for t in set(threading.enumerate()) - before
+                if t.name == "painvision-decode"]
     assert not list(tmp_path.iterdir())
