@@ -163,7 +163,7 @@ def plot_png(tl: Timeline, *, dpi: int = 100) -> bytes:
                               label=f"and pain_prob ≥ {gate:g}"))
         ax.tick_params(axis="y", right=True)
         for tick in ax.yaxis.get_major_ticks():  # the right-hand marks in pain_prob's colour
-            tick.tick2line.set_color(COLORS["pain_prob"])
+            tick.tick2line.set_markeredgecolor(COLORS["pain_prob"])
         right = ax.get_yaxis_transform()
         for p in (0, 0.25, 0.5, 0.75, 1):
             ax.text(1.008, 16 * p, f"{p:.2f}", transform=right, ha="left", va="center",

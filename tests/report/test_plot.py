@@ -53,3 +53,18 @@ def test_plot_shows_the_episode_where_it_is_and_no_face_where_it_is(tmp_path):
     assert _share(img, grey, col(30)) < 0.01
     quiet = cv2.imdecode(np.frombuffer(plot_png(_timeline(pain=False)), np.uint8), 1)
     assert _share(quiet, pale_red, col(30)) < 0.01       # no episode, no shading
+
+
+def test_pain_prob_has_its_own_scale_on_the_right_in_its_colour():
+    """pain_prob is drawn on PSPI's axes, scaled: its 0-1 scale's tick marks, just right
+    of the axes, are in its colour; without pain_prob there is no such scale."""
+    def marks(tl):
+        img = cv2.imdecode(np.frombuffer(plot_png(tl), np.uint8), 1)
+        band = img[60:350, 926:931].reshape(-1, 3).astype(int)  # right of x = 0.925
+        return int((np.abs(band - _bgr(COLORS["pain_prob"])).sum(axis=1) < 40).sum())
+
+    tl = _timeline()
+    assert marks(tl) >= 5 * 3  # five marks, a few pixels each
+    no_prob = Timeline._scored(tl.t, tl.pspi, tl.aus, None, tl.face, np.ones(tl.t.size, bool),
+                               AlertPolicy(), "clip.mp4", {})
+    assert marks(no_prob) == 0
