@@ -118,7 +118,8 @@ def _analyze_one(video: Path, out: Path, kwargs: dict) -> tuple:
     # garbage is kept for good.
     gc.freeze()
     try:
-        stage = Path(tempfile.mkdtemp(prefix=f".{video.stem}.", suffix=".tmp", dir=out))
+        with _signals_held():  # a stop now would leave the folder made but not yet named
+            stage = Path(tempfile.mkdtemp(prefix=f".{video.stem}.", suffix=".tmp", dir=out))
         analysis.to_csv(stage / f"{video.stem}.csv")
         analysis.to_json(stage / f"{video.stem}.json")
         if visuals:

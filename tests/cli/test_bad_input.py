@@ -557,3 +557,27 @@ def test_ctrl_c_while_the_outputs_are_moved_into_place_leaves_all_or_none(
     assert sorted(p.name for p in out.iterdir()) == [f"{short_clip.stem}.csv",
                                                       f"{short_clip.stem}.json"]
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+def test_ctrl_c_just_as_the_hidden_folder_is_made_leaves_nothing(short_clip, tmp_path,
+                                                                 monkeypatch):
+    """A stop that comes just as the hidden folder for a video's files is made (before
+    the code has its name) leaves no folder behind: seen once with two workers under
+    load, when the other video's worker was the one being written when the kill came."""
+    import tempfile
+
+    from painvision.cli.app import _analyze_one
+
+    out = tmp_path / "out"
+    out.mkdir()
+    real_mkdtemp = tempfile.mkdtemp
+
+    def mkdtemp(*args, **kwargs):
+        made = real_mkdtemp(*args, **kwargs)
+        os.kill(os.getpid(), signal.SIGINT)
+        return made
+
+    monkeypatch.setattr(tempfile, "mkdtemp", mkdtemp)
+    with pytest.raises(KeyboardInterrupt):
+        _analyze_one(short_clip, out, {"scorer": "analytic"})
+    assert not list(out.iterdir())
