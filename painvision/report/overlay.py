@@ -228,9 +228,8 @@ def write_overlay(
         try:
             k = -1
             frames = prefetch(FrameReader(video, 1))
-            # closed here on an error or Ctrl-C: the decoding thread is stopped and joined
-            # now, not left decoding into the interpreter's shutdown (where a native
-            # thread still running can abort the process)
+            # closed here on an error or Ctrl-C, so that the decoding thread is stopped and
+            # joined before the error leaves, whoever keeps its traceback
             with contextlib.closing(frames):
                 for frame in frames:
                     while k + 1 < n and frame_index[k + 1] <= frame.index:
