@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-__all__ = ["atomic_output", "atomic_write_text", "shown_path"]
+__all__ = ["atomic_output", "atomic_write_text", "move_all", "shown_path"]
 
 
 @contextmanager
@@ -35,6 +35,38 @@ def atomic_write_text(path: str | os.PathLike[str], text: str) -> Path:
     with atomic_output(path) as tmp:
         tmp.write_text(text, encoding="utf-8")
     return Path(path)
+
+
+def move_all(files: list[Path], dest: str | os.PathLike[str], keep: Path) -> list[Path]:
+    """Move ``files`` into the folder ``dest`` (same file system), keeping their names:
+    all of them, or, if one move fails, none (the error is raised).
+
+    A file already at a destination (allowed by the caller: ``--overwrite``) is first moved
+    aside into the folder ``keep``, so a failure puts the user's file back as it was; on
+    success what was moved aside stays in ``keep`` for the caller to delete. Returns the
+    new paths."""
+    dest = Path(dest)
+    done: list[tuple[Path, Path, Path | None]] = []  # (source, target, what it replaced)
+    try:
+        for i, f in enumerate(files):
+            target = dest / f.name
+            aside = None
+            if target.exists() and not target.is_dir():
+                aside = keep / f".replaced.{i}.{f.name}"
+                os.replace(target, aside)
+            done.append((f, target, aside))
+            os.replace(f, target)
+    except BaseException:
+        for f, target, aside in reversed(done):
+            try:
+                if not f.exists() and target.exists():
+                    os.replace(target, f)
+                if aside is not None and aside.exists():
+                    os.replace(aside, target)
+            except OSError:
+                pass  # as much as can be put back is
+        raise
+    return [target for _, target, _ in done]
 
 
 def shown_path(path: str | os.PathLike[str], root: str | os.PathLike[str]) -> str:

@@ -1,6 +1,8 @@
 from __future__ import annotations
 
-from painvision.fileio import shown_path
+import pytest
+
+from painvision.fileio import move_all, shown_path
 
 
 def test_shown_path_is_relative_inside_the_root_and_unchanged_outside(tmp_path):
@@ -9,3 +11,40 @@ def test_shown_path_is_relative_inside_the_root_and_unchanged_outside(tmp_path):
     assert shown_path(root / "bench" / "heldout", root) == "bench/heldout"
     outside = tmp_path / "elsewhere" / "data"
     assert shown_path(outside, root) == str(outside)
+
+
+def _files(folder, names):
+    folder.mkdir(exist_ok=True)
+    for name in names:
+        (folder / name).write_text(f"new {name}")
+    return [folder / n for n in names]
+
+
+def test_move_all_moves_every_file_and_keeps_what_it_replaced_aside(tmp_path):
+    stage, out, aside = tmp_path / "stage", tmp_path / "out", tmp_path / "aside"
+    out.mkdir()
+    aside.mkdir()
+    (out / "v.csv").write_text("old csv")
+    moved = move_all(_files(stage, ["v.csv", "v.json"]), out, aside)
+    assert moved == [out / "v.csv", out / "v.json"]
+    assert (out / "v.csv").read_text() == "new v.csv"
+    assert (out / "v.json").read_text() == "new v.json"
+    assert [p.read_text() for p in aside.iterdir()] == ["old csv"]
+    assert not list(stage.iterdir())
+
+
+def test_move_all_puts_everything_back_when_a_later_move_fails(tmp_path):
+    """The second target is a folder, so its move fails (a real OSError): the first file
+    goes back to the stage and the user's old file at its place is as it was."""
+    stage, out, aside = tmp_path / "stage", tmp_path / "out", tmp_path / "aside"
+    out.mkdir()
+    aside.mkdir()
+    (out / "v.csv").write_text("old csv")
+    (out / "v.json").mkdir()
+    files = _files(stage, ["v.csv", "v.json"])
+    with pytest.raises(OSError):
+        move_all(files, out, aside)
+    assert (out / "v.csv").read_text() == "old csv"
+    assert (out / "v.json").is_dir()
+    assert sorted(p.read_text() for p in files) == ["new v.csv", "new v.json"]
+    assert not list(aside.iterdir())

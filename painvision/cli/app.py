@@ -98,6 +98,7 @@ def _analyze_one(video: Path, out: Path, kwargs: dict) -> tuple:
     import shutil
     import tempfile
 
+    from painvision.fileio import move_all
     from painvision.pipeline import analyze_video
 
     opencv_one_thread()
@@ -127,12 +128,14 @@ def _analyze_one(video: Path, out: Path, kwargs: dict) -> tuple:
         if fhir:
             fhir.write(analysis, video, stage)
         with _signals_held():  # all of a video's files are in place, or none
-            for f in sorted(stage.iterdir()):
-                os.replace(f, out / f.name)
+            aside = stage / ".replaced"
+            aside.mkdir()
+            move_all(sorted(p for p in stage.iterdir() if p != aside), out, aside)
     except PainVisionError as exc:
         return _failed(video, str(exc))
     except OSError as exc:
-        return _failed(video, f"cannot write into {out}: {exc.strerror or exc}")
+        where = exc.filename2 or f"into {out}"  # a move into place names its target
+        return _failed(video, f"cannot write {where}: {exc.strerror or exc}")
     finally:
         gc.unfreeze()
         if stage is not None:

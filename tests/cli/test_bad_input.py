@@ -260,6 +260,20 @@ def test_an_output_folder_that_cannot_be_written(tmp_path, faces, make, code, me
     assert {p: p.stat().st_mtime_ns for p in _files(tmp_path)} == before
 
 
+def test_a_failed_move_into_place_puts_back_what_overwrite_replaced(tmp_path, faces):
+    """With --overwrite, the old CSV is replaced only if the JSON can be placed too: here
+    a folder holds the JSON's name, so the video fails with one line and the old CSV is
+    there as it was, with nothing hidden left in --out."""
+    video = _video(tmp_path / "v.mp4", faces[:4])
+    out = tmp_path / "out"
+    (out / "v.json").mkdir(parents=True)
+    (out / "v.csv").write_text("the user's old csv\n")
+    res = run("analyze", str(video), "--out", str(out), "-q", "--overwrite")
+    _fails_cleanly(res, 1, f"cannot write {out / 'v.json'}: Is a directory")
+    assert (out / "v.csv").read_text() == "the user's old csv\n"
+    assert sorted(p.name for p in out.iterdir()) == ["v.csv", "v.json"]
+
+
 # --- weights ----------------------------------------------------------------------------
 
 class _RunsCode:
