@@ -256,6 +256,20 @@ class Notifier:
 
     # -- the delivery thread -------------------------------------------------------
     def _run(self) -> None:
+        """Deliver until stopped. An error of the outbox itself (a full disk under its
+        database) is logged and retried after the longest backoff: the thread never dies,
+        or later alerts would wait for it in vain."""
+        while not self._stop.is_set():
+            try:
+                self._deliver()
+            except Exception:  # noqa: BLE001 - logged; delivery goes on
+                logger.exception("the alert delivery failed; trying again in %.0f s",
+                                 BACKOFF_S[1])
+                self.state.failures += 1
+                self._wake.wait(BACKOFF_S[1])
+                self._wake.clear()
+
+    def _deliver(self) -> None:
         wait = BACKOFF_S[0]
         while not self._stop.is_set():
             row = self.outbox.next_pending()

@@ -59,8 +59,12 @@ def parse_source(value: str) -> SourceSpec:
     if v.startswith("/dev/"):
         return SourceSpec("device", v)
     path = Path(v)
+    if path.is_dir():
+        raise InputError(f"{v} is a folder: watch reads one video file (or a camera index, "
+                         "/dev/video*, or URL)")
     if not path.is_file():
         raise InputError(f"{v}: no such video file (or a camera index, /dev/video*, or URL)")
+    probe_video(path)  # a file that is not a video fails here, before anything is written
     return SourceSpec("file", str(path))
 
 
@@ -148,6 +152,13 @@ class LiveCapture:
                                        "retry_in_s": round(retry_in, 2)})
 
     def _run(self) -> None:
+        try:
+            self._capture()
+        except Exception:  # noqa: BLE001 - logged; the frame loop then sees the stall
+            logger.exception("the capture thread failed")
+            self._lost = False  # so that check_stall reports it as camera_lost
+
+    def _capture(self) -> None:
         while not self._stop.is_set():
             cap = _open(self.spec, self.stall_s)
             if not cap.isOpened():

@@ -47,13 +47,18 @@ class JsonLines:
     """Writes one JSON object per line and flushes it (a reader sees whole lines).
 
     ``on_closed`` is called once if the reader goes away (a closed pipe: ``watch ... |
-    head``); nothing more is written to it then.
+    head``); nothing more is written to it then. Any other write error (a full disk) is
+    logged once and kept in ``error``, and nothing more is written either: the other
+    sinks (the alerts above all) go on.
     """
 
-    def __init__(self, stream: TextIO, on_closed: Callable[[], None] | None = None) -> None:
+    def __init__(self, stream: TextIO, on_closed: Callable[[], None] | None = None,
+                 name: str = "the JSON lines") -> None:
         self.stream = stream
         self.on_closed = on_closed
+        self.name = name
         self.closed = False
+        self.error: OSError | None = None
 
     def __call__(self, record: dict) -> None:
         if self.closed:
@@ -65,6 +70,11 @@ class JsonLines:
             self.closed = True
             if self.on_closed is not None:
                 self.on_closed()
+        except OSError as exc:
+            self.closed = True
+            self.error = exc
+            logger.error("cannot write %s any more (%s); monitoring goes on without them",
+                         self.name, exc.strerror or exc)
 
 
 @dataclass
@@ -107,8 +117,16 @@ class _Emitter:
                 record["id"] = self.hub.publish_event(record)
                 if event_type in ("camera_lost", "camera_restored"):
                     self.hub.health["camera"] = "lost" if event_type == "camera_lost" else "ok"
-            for sink in self.sinks:
+            self._send(record)
+
+    def _send(self, record: dict) -> None:
+        """To every sink; one that fails does not keep the record from the others."""
+        for sink in self.sinks:
+            try:
                 sink(record)
+            except Exception:  # noqa: BLE001 - logged; a monitor must not stop for one sink
+                logger.exception("an output failed on a %s record; the others still get it",
+                                 record.get("type", record.get("kind")))
 
     def reading(self, reading: Reading, write: bool) -> None:
         record = {"kind": "reading", **reading.to_dict(), "wall": round(time.time(), 3)}
@@ -120,8 +138,7 @@ class _Emitter:
                                        last_reading_wall=record["wall"])
             if write:
                 self.summary.readings_written += 1
-                for sink in self.sinks:
-                    sink(record)
+                self._send(record)
 
 
 def run_watch(

@@ -362,3 +362,48 @@ def test_warnings_show_before_any_face_and_bad_places_are_one_line(no_face_clip,
         lines = [x for x in bad.stderr.splitlines() if x.strip()]
         assert bad.returncode == 2 and len(lines) == 1 and lines[0].startswith("error:"), \
             bad.stderr
+
+
+def test_an_outbox_error_does_not_end_the_delivery(tmp_path, caplog):
+    """The outbox's database fails once as a full disk makes it fail (injected into the
+    real outbox); the delivery thread logs it and goes on, and every event arrives."""
+    rx = Receiver().start()
+    n = Notifier(Outbox(tmp_path / "o.sqlite"), rx.url)
+    real_delivered, calls = n.outbox.delivered, []
+
+    def delivered(row_id):
+        calls.append(row_id)
+        if len(calls) == 1:
+            raise sqlite3.OperationalError("database or disk is full")
+        return real_delivered(row_id)
+
+    n.outbox.delivered = delivered
+    n.start()
+    n({"kind": "event", "type": "onset", "t": 0.0, "wall": 1e9})
+    deadline = time.monotonic() + 10
+    while not calls and time.monotonic() < deadline:
+        time.sleep(0.05)
+    n({"kind": "event", "type": "offset", "t": 5.0, "wall": 1e9 + 5})
+    assert n.close(flush_s=10) == 0
+    rx.stop()
+    assert [r["body"]["type"] for r in rx.unique()] == ["onset", "offset"]
+    assert "database or disk is full" in caplog.text
+
+
+def test_an_output_that_fails_does_not_keep_an_alert_from_the_others(tmp_path, caplog):
+    """The outputs of ``watch`` in the order it adds them: stdout, --out, --notify. One
+    that raises (an outbox whose disk is full) is logged; the ones after it still get the
+    alert."""
+    import io
+
+    from painvision.live.watch import JsonLines, _Emitter
+
+    def full_outbox(record: dict) -> None:
+        raise sqlite3.OperationalError("database or disk is full")
+
+    before, after = io.StringIO(), io.StringIO()
+    emit = _Emitter([JsonLines(before), full_outbox, JsonLines(after)], None)
+    emit.event("onset", {"t": 1.0})
+    assert [json.loads(s)["type"] for s in (before.getvalue(), after.getvalue())] == \
+        ["onset", "onset"]
+    assert "database or disk is full" in caplog.text
