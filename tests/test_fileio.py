@@ -1,5 +1,9 @@
 from __future__ import annotations
 
+import stat
+import subprocess
+import sys
+
 import pytest
 
 from painvision.fileio import move_all, shown_path
@@ -48,3 +52,16 @@ def test_move_all_puts_everything_back_when_a_later_move_fails(tmp_path):
     assert (out / "v.json").is_dir()
     assert sorted(p.read_text() for p in files) == ["new v.csv", "new v.json"]
     assert not list(aside.iterdir())
+
+
+@pytest.mark.parametrize("umask, mode", [(0o077, 0o600), (0o022, 0o644)])
+def test_written_files_get_the_mode_the_users_umask_gives(tmp_path, umask, mode):
+    """Outputs hold patient data: a user who keeps new files private (umask 077) gets
+    private outputs, as from any other program. Run in a fresh process, since the umask
+    is read when painvision.fileio loads."""
+    code = ("import os, sys; os.umask(int(sys.argv[2], 8)); "
+            "from painvision.fileio import atomic_write_text; "
+            "atomic_write_text(sys.argv[1], 'x')")
+    subprocess.run([sys.executable, "-c", code, str(tmp_path / "f.csv"), oct(umask)[2:]],
+                   check=True)
+    assert stat.S_IMODE((tmp_path / "f.csv").stat().st_mode) == mode
