@@ -18,6 +18,7 @@ from sklearn.metrics import f1_score, roc_auc_score
 
 from painvision.bench.episodes import alarm_metrics, runs
 from painvision.datasets import ACTIVITIES, item_labels, load_dataset, read_landmarks
+from painvision.errors import InputError
 from painvision.features.inputs import prepare_inputs
 from painvision.landmarks.cache import cached_track, default_cache_dir
 from painvision.live.alerts import AlertPolicy, alarm_series
@@ -167,6 +168,11 @@ def _episodes(per_clip: list[dict]) -> dict[str, float | None]:
     }
 
 
+#: Fewer subjects than this get no interval: resampling 2 subjects has 3 outcomes, 4 has
+#: 35, so their percentiles are not a 95 % interval (the estimate can sit on its edge).
+MIN_BOOT_SUBJECTS = 5
+
+
 def run_accuracy(
     dataset: str | os.PathLike[str],
     scorers: tuple[str, ...] = ("combined", "analytic"),
@@ -196,6 +202,8 @@ def run_accuracy(
     videos are cached (``cache_dir``), so a second run skips MediaPipe.
     """
     items = load_dataset(dataset, split)
+    if not items:
+        raise InputError(f"{dataset}: no clips" + (f" in split {split!r}" if split else ""))
     cache = Path(cache_dir) if cache_dir is not None else default_cache_dir()
     policy = policy or AlertPolicy()
     made = {s: create_scorer(s, weights=weights if s == "model" else
@@ -264,7 +272,7 @@ def run_accuracy(
             by_subject[subj] = pspi_metrics(cat("pred", "pspi", sel), cat("truth", "pspi", sel))
         entry["per_subject"] = by_subject
         boots = {"pearson": [], "mae": [], "pain_roc_auc": []}
-        if len(subjects) >= 2 and n_boot > 0:
+        if len(subjects) >= MIN_BOOT_SUBJECTS and n_boot > 0:
             for _ in range(n_boot):
                 draw = rng.choice(subjects, size=len(subjects), replace=True)
                 sel = [c for subj in draw for c in clips if c["subject"] == subj]
@@ -287,8 +295,11 @@ def _f(v: object, digits: int = 3) -> str:
 
 def accuracy_markdown(report: dict) -> str:
     """Headline table, episode table and per-AU table."""
+    few = report["subjects"] < MIN_BOOT_SUBJECTS
     lines = [f"Dataset `{report['dataset']}`: {report['clips']} clips, "
-             f"{report['subjects']} subjects.", "",
+             f"{report['subjects']} subjects"
+             + (f" (no intervals: they need {MIN_BOOT_SUBJECTS} subjects or more)." if few
+                else "."), "",
              "| scorer | PSPI MAE | RMSE | Pearson r [95 % CI] | ICC(3,1) | F1 PSPI≥1 | F1 PSPI≥3 "
              "| ROC-AUC PSPI≥3 | pain ROC-AUC | pain F1 |",
              "|---|---|---|---|---|---|---|---|---|---|"]

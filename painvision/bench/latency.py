@@ -356,6 +356,9 @@ def run_latency(videos: list[str | os.PathLike[str]], *, sizes: list[str] | None
     from concurrent.futures import ProcessPoolExecutor
 
     runs = []
+    # the rescaled copies show the face: a private folder (mode 0700), removed at the end,
+    # also after Ctrl-C or a kill (SIGTERM, which the command turns into an interrupt);
+    # the measuring process is then stopped at once rather than waited for
     with tempfile.TemporaryDirectory(prefix="painvision-latency-") as tmp:
         for video in videos:
             for size in sizes or ["native"]:
@@ -363,9 +366,16 @@ def run_latency(videos: list[str | os.PathLike[str]], *, sizes: list[str] | None
                     on_step(f"{Path(video).name} {size}")
                 path = encode_size(video, size, Path(tmp))
                 ctx = mp.get_context("spawn")
-                with ProcessPoolExecutor(1, mp_context=ctx) as pool:
+                pool = ProcessPoolExecutor(1, mp_context=ctx)
+                try:
                     r = pool.submit(_measure_in_child, str(path), device,
                                     None if weights is None else str(weights), repeats).result()
+                except BaseException:
+                    for proc in list(pool._processes.values()):  # noqa: SLF001
+                        proc.kill()
+                    raise
+                finally:
+                    pool.shutdown(wait=True, cancel_futures=True)
                 r["size"] = size
                 r["video_name"] = Path(video).name
                 runs.append(r)

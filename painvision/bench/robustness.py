@@ -38,6 +38,7 @@ from painvision.bench.accuracy import _auc, _streamed
 from painvision.bench.corruptions import CORRUPTIONS, OCCLUSIONS, corruption
 from painvision.bench.episodes import alarm_metrics
 from painvision.datasets import DatasetItem, item_labels, load_dataset
+from painvision.errors import InputError
 from painvision.features.inputs import prepare_inputs
 from painvision.features.quality import SKIP_FLAGS, assess_quality
 from painvision.landmarks.cache import cached_track, default_cache_dir
@@ -206,11 +207,12 @@ def run_robustness(
     spawned processes: call it from a script's ``if __name__ == "__main__":`` block."""
     for c in corruptions:
         if c not in CORRUPTIONS:
-            raise ValueError(f"unknown corruption {c!r}: expected some of "
+            raise InputError(f"unknown corruption {c!r}: expected some of "
                              f"{', '.join(CORRUPTIONS)}")
     items = _pick(load_dataset(dataset, split), clips_per_subject)
     if not items:
-        raise ValueError(f"{dataset}: no clip with a video")
+        raise InputError(f"{dataset}: no clip with a video"
+                         + (f" in split {split!r}" if split else ""))
     cache = str(Path(cache_dir) if cache_dir is not None else default_cache_dir())
     fps = {it.id: float(it.fps or 25.0) for it in items}
     # the front end over every run first (in parallel where asked), then the scoring

@@ -39,6 +39,8 @@ LOOK_ALIKES: tuple[str, ...] = ("laugh", "cry", "yawn", "cough", "sneeze", "disg
                                 "sleep")
 
 #: Required label columns, in order.
+#: The splits a dataset's subjects.csv may give.
+SPLITS: tuple[str, ...] = ("train", "heldout")
 LABEL_COLUMNS: tuple[str, ...] = ("frame", "pspi", "au4", "au6", "au7", "au9", "au10", "au43",
                                   "pain")
 
@@ -73,6 +75,9 @@ def load_dataset(root: str | Path, split: str | None = None) -> list[DatasetItem
     """
     root = Path(root)
     from painvision.datasets.unbc import UNBC_FPS, is_unbc, unbc_sequences
+
+    if split not in (None, *SPLITS):
+        raise InputError(f"unknown split {split!r}: expected {' or '.join(SPLITS)}")
 
     if is_unbc(root):
         if split not in (None, "train"):
@@ -130,6 +135,14 @@ def item_labels(item: DatasetItem) -> dict[str, np.ndarray]:
     return read_labels(item.labels)
 
 
+def _is_number(value: str) -> bool:
+    try:
+        float(value)
+    except ValueError:
+        return False
+    return True
+
+
 def read_labels(path: str | Path) -> dict[str, np.ndarray]:
     """Label columns by name, ``(T,) float32`` each (``frame`` as int64)."""
     with open(path, newline="", encoding="utf-8") as fh:
@@ -141,6 +154,13 @@ def read_labels(path: str | Path) -> dict[str, np.ndarray]:
         if missing:
             raise InputError(f"{path}: missing label column(s) {missing}")
         rows = [r for r in reader if r]
+    for line, r in enumerate(rows, start=2):
+        if len(r) != len(header):
+            raise InputError(f"{path}:{line}: {len(r)} values where the header has "
+                             f"{len(header)}")
+        bad = [v for v in r if not _is_number(v)]
+        if bad:
+            raise InputError(f"{path}:{line}: {bad[0]!r} is not a number")
     data = np.array(rows, dtype=np.float64).reshape(len(rows), len(header))
     out = {name: data[:, k].astype(np.float32) for k, name in enumerate(header)}
     out["frame"] = data[:, header.index("frame")].astype(np.int64)

@@ -66,9 +66,11 @@ def test_bench_on_unbc_then_cache_hits(unbc, tmp_path):
     a, b = first["scorers"]["analytic"], second["scorers"]["analytic"]
     assert a["pspi"] == b["pspi"]
     assert a["pspi"]["n"] == 60 and set(a["per_subject"]) == {"042-ll042", "064-ak064"}
-    assert a["ci95_over_subjects"]["pearson"] is not None
+    # two subjects: resampling them has three outcomes, which is no 95 % interval
+    assert a["ci95_over_subjects"]["pearson"] is None
     text = accuracy_markdown(first)
     assert "| analytic |" in text and "false alarms / h" in text
+    assert "no intervals: they need 5 subjects or more" in text
 
 
 def test_cli_bench_accuracy_and_latency(tmp_path, short_clip):
@@ -132,3 +134,13 @@ def torch_has_cuda() -> bool:
     import torch
 
     return torch.cuda.is_available()
+
+
+def test_intervals_over_subjects_start_at_five_subjects(tmp_path):
+    from painvision.synth.dataset import SynthConfig, write_dataset
+
+    ds = write_dataset(tmp_path / "ds", SynthConfig(subjects=5, minutes=0.5, seed=5))
+    report = run_accuracy(ds, ("analytic",), n_boot=50, cache_dir=tmp_path / "cache")
+    lo, hi = report["scorers"]["analytic"]["ci95_over_subjects"]["pearson"]
+    assert lo <= report["scorers"]["analytic"]["pspi"]["pearson"] <= hi
+    assert "no intervals" not in accuracy_markdown(report)

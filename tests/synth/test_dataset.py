@@ -7,7 +7,7 @@ import cv2
 import numpy as np
 import pytest
 
-from painvision.datasets import load_dataset, read_labels, read_landmarks
+from painvision.datasets import LABEL_COLUMNS, load_dataset, read_labels, read_landmarks
 from painvision.errors import InputError
 from painvision.synth.dataset import SynthConfig, plan_clips, write_dataset
 from painvision.synth.identity import sample_identities
@@ -133,3 +133,12 @@ def test_a_folder_of_videos_with_labels_beside_them_is_a_dataset(sample_video):
     item = items[ids.index("astronaut_pain")]
     assert item.video == sample_video and read_labels(item.labels)["frame"].size == 400
     assert load_dataset(sample_video.parent, split="heldout") == []
+
+
+@pytest.mark.parametrize("row, message", [("1,1,0,0,0,0,abc,0,0", "'abc' is not a number"),
+                                          ("1,1,0", "3 values where the header has 9")])
+def test_a_damaged_labels_file_names_its_line(tmp_path, row, message):
+    path = tmp_path / "c.labels.csv"
+    path.write_text(f"{','.join(LABEL_COLUMNS)}\n0,0,0,0,0,0,0,0,0\n{row}\n")
+    with pytest.raises(InputError, match=f"c.labels.csv:3: {message}"):
+        read_labels(path)
