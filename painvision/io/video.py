@@ -12,17 +12,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
+import cv2  # quiet: painvision/__init__.py sets OpenCV's log levels before it loads
 import numpy as np
 
-# FFmpeg's own console chatter ("moov atom not found", ...) would land on the user's
-# terminal next to our one-line errors; we report problems ourselves.
-# Nor OpenCV's ("[ERROR] ... Could not find decoder for codec_id=0" for an unknown codec).
-os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
-os.environ.setdefault("OPENCV_LOG_LEVEL", "FATAL")
-
-import cv2  # noqa: E402
-
-from painvision.errors import InputError, VideoError  # noqa: E402
+from painvision.errors import InputError, VideoError
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
