@@ -38,6 +38,49 @@ def _fail(message: str, code: int = 2) -> typer.Exit:
     return typer.Exit(code)
 
 
+def _check_output(path: Path | None, option: str, overwrite: bool | None = False,
+                  advice: str = "pass --overwrite to replace it") -> None:
+    """Before any work: a file can be written at ``path`` (given with ``option``). Not a
+    folder; not an existing file unless ``overwrite`` (None: the command appends to it);
+    and its folder, or the nearest one above it that exists (the rest is made when the
+    file is written), takes new files. Anything else is ``_fail``'s one line."""
+    if path is None:
+        return
+    if path.is_dir():
+        raise _fail(f"{option} {path} is a folder: give the name of a file")
+    if path.exists() and overwrite is False:
+        raise _fail(f"{path} exists; {advice}")
+    _check_writable(path, path.parent, option)
+
+
+def _check_writable(path: Path, folder: Path, option: str) -> None:
+    """``folder``, or the nearest folder above it that exists, takes new files."""
+    import tempfile
+
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    if not folder.is_dir():
+        raise _fail(f"cannot write {option} {path}: {folder} is not a folder")
+    try:
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as exc:
+        raise _fail(f"cannot write {option} {path}: {exc.strerror or exc}") from None
+
+
+def _check_output_folder(path: Path, option: str) -> None:
+    """Before any work: ``path`` is, or can be made as, a folder that takes new files."""
+    if path.exists() and not path.is_dir():
+        raise _fail(f"{option} {path} exists and is not a folder")
+    _check_writable(path, path, option)
+
+
+def _cannot_write(exc: OSError, target: Path | None = None) -> typer.Exit:
+    """An output that failed while being written (a disk that filled up): one line."""
+    where = target or exc.filename2 or exc.filename
+    return _fail(f"cannot write {where}: {exc.strerror or exc}", 1)
+
+
 def _version(value: bool) -> None:
     if value:
         out_console.print(f"painvision {__version__}")
@@ -67,11 +110,11 @@ def parse_neutral(value: str | None) -> tuple[float, float] | None:
             raise ValueError
         start, end = float(parts[0]), float(parts[1])
     except ValueError:
-        raise typer.BadParameter(
-            f"expected START:END in seconds (e.g. 0:3), got {value!r}"
-        ) from None
+        raise typer.BadParameter(f"expected START:END in seconds (e.g. 0:3), got {value!r}",
+                                 param_hint="--neutral") from None
     if not (0 <= start < end):
-        raise typer.BadParameter(f"expected 0 <= START < END, got {value!r}")
+        raise typer.BadParameter(f"expected 0 <= START < END, got {value!r}",
+                                 param_hint="--neutral")
     return start, end
 
 
@@ -81,6 +124,8 @@ def opencv_one_thread() -> None:
     sample's 96-s loop runs 10 % faster with 20 % less CPU (5.3 s against 5.9 s; 6.2 s of
     CPU against 7.8 s) and ``--jobs`` workers do not steal each other's cores."""
     import cv2
+
+    import painvision.io.video  # noqa: F401 - first: it quiets OpenCV's own console output
 
     cv2.setNumThreads(1)
 
@@ -521,7 +566,13 @@ def analyze(
             error(str(exc))
             failures += 1
             continue
+        if neutral_s is not None and neutral_s[0] >= info.duration_s > 0:
+            error(f"{v}: --neutral {neutral_s[0]:g}:{neutral_s[1]:g} starts after the video "
+                  f"ends ({info.duration_s:.1f} s)")
+            failures += 1
+            continue
         todo.append((v, max(-(-info.frame_count // stride), 1)))
+    made_out = not out.exists()
     if todo:
         try:
             out.mkdir(parents=True, exist_ok=True)
@@ -605,10 +656,15 @@ def analyze(
     if index and results:
         from painvision.report.outputs import write_index
 
-        path = write_index(out, [v.stem for v, *_ in results])
+        try:
+            path = write_index(out, [v.stem for v, *_ in results])
+        except OSError as exc:
+            raise _cannot_write(exc, out / INDEX_NAME) from None
         if not quiet:
             out_console.print(f"wrote {path}", highlight=False)
     if failures:
+        if made_out and out.is_dir() and not any(out.iterdir()):
+            out.rmdir()  # made for this run, and nothing came of it
         raise typer.Exit(1)
 
 
@@ -617,9 +673,11 @@ def parse_size(value: str) -> tuple[int, int]:
     try:
         w, h = (int(v) for v in value.lower().split("x"))
     except ValueError:
-        raise typer.BadParameter(f"expected WIDTHxHEIGHT (e.g. 480x360), got {value!r}") from None
+        raise typer.BadParameter(f"expected WIDTHxHEIGHT (e.g. 480x360), got {value!r}",
+                                 param_hint="--size") from None
     if not (64 <= w <= 4096 and 64 <= h <= 4096):
-        raise typer.BadParameter(f"frame size must be 64-4096 pixels a side, got {value!r}")
+        raise typer.BadParameter(f"frame size must be 64-4096 pixels a side, got {value!r}",
+                                 param_hint="--size")
     return w, h
 
 
@@ -647,6 +705,7 @@ def synth(
     require("train", "painvision synth", needs=("scipy", "skimage"))
     from painvision.synth.dataset import SynthConfig, plan_clips, write_dataset
 
+    _check_output_folder(out, "--out")
     try:
         cfg = SynthConfig(subjects=subjects, minutes=minutes, render=render, seed=seed,
                           heldout_share=heldout, fps=fps, clip_s=clip_seconds,
@@ -664,6 +723,8 @@ def synth(
                           on_progress=lambda d, t: progress.update(task, completed=d, total=t))
     except PainVisionError as exc:
         raise _fail(str(exc)) from None
+    except OSError as exc:
+        raise _cannot_write(exc) from None
     jobs = plan_clips(cfg)
     held = sorted({j.identity.subject for j in jobs if j.identity.split == "heldout"})
     if not quiet:
@@ -702,8 +763,9 @@ def train(
     from painvision.device import resolve_device
     from painvision.fileio import atomic_write_text
 
-    if out.exists() and not overwrite:
-        raise _fail(f"{out} exists; pass --overwrite to replace it")
+    report_path = out.with_name(out.stem + ".report.json")
+    _check_output(out, "--out", overwrite)
+    _check_output(report_path, "--out", overwrite)
     if model not in list_models():
         raise _fail(f"unknown model {model!r}: expected one of {', '.join(list_models())}")
     try:
@@ -727,10 +789,12 @@ def train(
                                 prefix_subjects=len(datasets) > 1)
         net, report = train_and_report(clips, cfg, dev, on_progress=on_progress)
     report["datasets"] = [str(d) for d in datasets]
-    save_weights(out, net, {"name": out.stem, "trained_by": "painvision train",
-                            "config": report["config"], "datasets": report["datasets"]})
-    report_path = out.with_name(out.stem + ".report.json")
-    atomic_write_text(report_path, json.dumps(report, indent=2) + "\n")
+    try:
+        save_weights(out, net, {"name": out.stem, "trained_by": "painvision train",
+                                "config": report["config"], "datasets": report["datasets"]})
+        atomic_write_text(report_path, json.dumps(report, indent=2) + "\n")
+    except OSError as exc:
+        raise _cannot_write(exc) from None
     table = Table(title="painvision train", title_justify="left")
     for col in ("evaluated on", "frames", "PSPI MAE", "RMSE", "Pearson", "ICC(3,1)",
                 "pain F1", "pain ROC-AUC"):
@@ -763,9 +827,12 @@ def export(
     from painvision.classifier.export import export_model
     from painvision.classifier.scorer import default_weights_path
 
-    if out.exists() and not overwrite:
-        raise _fail(f"{out} exists; pass --overwrite to replace it")
-    path = export_model(weights or default_weights_path(), fmt, out)
+    _check_output(out, "--out", overwrite)
+    _check_output(Path(f"{out}.json"), "--out", overwrite)  # the description beside it
+    try:
+        path = export_model(weights or default_weights_path(), fmt, out)
+    except OSError as exc:
+        raise _cannot_write(exc) from None
     out_console.print(f"wrote {path} and {path}.json", highlight=False)
 
 
@@ -775,10 +842,10 @@ def parse_seconds(value: str, name: str) -> float:
     try:
         out = float(v)
     except ValueError:
-        raise typer.BadParameter(f"{name}: expected seconds such as 0.5 or 0.5s, "
-                                 f"got {value!r}") from None
+        raise typer.BadParameter(f"expected seconds such as 0.5 or 0.5s, "
+                                 f"got {value!r}", param_hint=name) from None
     if not out >= 0:
-        raise typer.BadParameter(f"{name}: expected seconds >= 0, got {value!r}")
+        raise typer.BadParameter(f"expected seconds >= 0, got {value!r}", param_hint=name)
     return out
 
 
@@ -789,7 +856,8 @@ def parse_region(value: str | None) -> tuple[float, float, float, float] | None:
         x0, y0, x1, y1 = (float(v) for v in value.split(","))
     except ValueError:
         raise typer.BadParameter(f"expected X0,Y0,X1,Y1 as shares of the image "
-                                 f"(e.g. 0.2,0,0.8,1), got {value!r}") from None
+                                 f"(e.g. 0.2,0,0.8,1), got {value!r}",
+                                 param_hint="--bed-region") from None
     return x0, y0, x1, y1
 
 
@@ -899,8 +967,8 @@ def watch(
     bind = parse_bind(serve) if serve else None
     if bind is not None:  # before anything is opened or written
         require("serve", "watch --serve")
-    if out is not None and out.exists() and not append:
-        raise _fail(f"{out} exists; use --append to add to it, or choose another file")
+    _check_output(out, "--out", None if append else False,
+                  advice="use --append to add to it, or choose another file")
     if bind is None and (token_file is not None or insecure):
         raise _fail("--token-file and --insecure apply to --serve")
     if quiet and out is None and bind is None and notify is None:
@@ -942,7 +1010,7 @@ def watch(
                 log = open(out, "a", encoding="utf-8")  # noqa: SIM115 - closed below
             except OSError as exc:
                 raise _fail(f"cannot write --out {out}: {exc.strerror or exc}") from None
-            sinks.append(JsonLines(log))
+            sinks.append(log_sink := JsonLines(log, name=f"--out {out}"))
         if notifier is not None:
             sinks.append(notifier.start())
         summary = run_watch(monitor, spec, sinks=sinks, stop=stop, hub=hub,
@@ -952,19 +1020,37 @@ def watch(
     finally:
         for s, h in previous.items():
             signal.signal(s, h)
-        if notifier is not None:
-            notifier.close()
-            notifier.outbox.close()
-        if hub is not None:
-            hub.close()
-        if server is not None:
-            server.stop()
-        if log is not None:
-            log.close()
-        monitor.close()
+        # each is closed even if one before it fails (its error then goes on up)
+        with contextlib.ExitStack() as closing:
+            closing.callback(monitor.close)
+            if log is not None:
+                closing.callback(_close_quietly, log)  # a write error is in log_sink.error
+            if server is not None:
+                closing.callback(server.stop)
+            if hub is not None:
+                closing.callback(hub.close)
+            if notifier is not None:
+                closing.callback(notifier.outbox.close)
+                closing.callback(notifier.close)
     err_console.print(f"stopped ({summary.stopped_by}): {summary.frames} frames, "
                       f"{summary.episodes} episode(s), {summary.camera_lost} camera loss(es)",
                       highlight=False)
+    neutral_state = monitor.status()["neutral"]
+    if not neutral_state["ready"] and summary.frames:
+        # nothing was scored: say so, rather than let "0 episode(s)" read as "no pain"
+        err_console.print(
+            f"[bold yellow]warning:[/] the stream ended before the neutral was calibrated "
+            f"({neutral_state['frames']} frames of face seen; "
+            f"{'--calibrate' if calibrate is not None else '--warmup'} asks for "
+            f"{neutral if calibrate is not None else neutral_policy.warmup_s:g} s): "
+            "no frame was scored", highlight=False, soft_wrap=True)
+    if log is not None and log_sink.error is not None:
+        raise _cannot_write(log_sink.error, out)
+
+
+def _close_quietly(stream) -> None:
+    with contextlib.suppress(OSError):
+        stream.close()
 
 
 def _make_notifier(url: str | None, fmt: str, token_file: Path | None,
@@ -1030,14 +1116,16 @@ def report_cmd(
     from painvision.report.outputs import write_watch_report
 
     html_path = out if out is not None else log.with_suffix(".html")
-    for target in (html_path, plot):
-        if target is not None and target.exists() and not overwrite:
-            raise _fail(f"{target} exists; pass --overwrite to replace it or choose another "
-                        "--out")
+    _check_output(html_path, "--out", overwrite,
+                  advice="pass --overwrite to replace it or choose another --out")
+    _check_output(plot, "--plot", overwrite,
+                  advice="pass --overwrite to replace it or choose another --plot")
     try:
         tl = write_watch_report(log, html_path, plot)
     except PainVisionError as exc:
         raise _fail(str(exc)) from None
+    except OSError as exc:
+        raise _cannot_write(exc) from None
     out_console.print(f"wrote {html_path}" + (f" and {plot}" if plot else "")
                       + f": {len(tl.episodes)} episode(s), {len(tl.camera_lost)} camera "
                       "loss(es)", highlight=False)
@@ -1072,12 +1160,26 @@ def _write_reports(report: dict, text: str, json_out: Path | None, md_out: Path 
     from painvision.fileio import atomic_write_text
 
     out_console.print(text, markup=False, highlight=False, soft_wrap=True)
-    if json_out:
-        json_out.parent.mkdir(parents=True, exist_ok=True)
-        atomic_write_text(json_out, json.dumps(report, indent=2, default=float) + "\n")
-    if md_out:
-        md_out.parent.mkdir(parents=True, exist_ok=True)
-        atomic_write_text(md_out, text)
+    for path, content in ((json_out, lambda: json.dumps(report, indent=2, default=float) + "\n"),
+                          (md_out, lambda: text)):
+        if path:
+            try:
+                atomic_write_text(path, content())
+            except OSError as exc:
+                raise _cannot_write(exc, path) from None
+
+
+#: ``bench``'s --json, --markdown and --overwrite.
+_JsonOut = Annotated[Path | None, typer.Option("--json", help="Write the report as JSON.",
+                                               show_default=False)]
+_MdOut = Annotated[Path | None, typer.Option("--markdown", help="Write the tables as markdown.",
+                                             show_default=False)]
+_Overwrite = Annotated[bool, typer.Option(help="Replace existing --json or --markdown files.")]
+
+
+def _check_reports(json_out: Path | None, md_out: Path | None, overwrite: bool) -> None:
+    _check_output(json_out, "--json", overwrite)
+    _check_output(md_out, "--markdown", overwrite)
 
 
 @bench_app.command("accuracy")
@@ -1096,17 +1198,23 @@ def bench_accuracy(
                                               show_default=False)] = None,
     device: Annotated[str, typer.Option(help="auto | cpu | cuda.")] = "auto",
     boot: Annotated[int, typer.Option(min=0, help="Bootstrap resamples over subjects.")] = 1000,
-    json_out: Annotated[Path | None, typer.Option("--json", help="Write the report as JSON.",
-                                                  show_default=False)] = None,
-    md_out: Annotated[Path | None, typer.Option("--markdown", help="Write the tables as "
-                                                "markdown.", show_default=False)] = None,
+    json_out: _JsonOut = None,
+    md_out: _MdOut = None,
+    overwrite: _Overwrite = False,
 ) -> None:
     """PSPI, AU, pain-detection and episode metrics of the scorers on DATASET."""
     require("bench", "painvision bench accuracy", needs=("sklearn", "scipy"))
     from painvision.bench.accuracy import accuracy_markdown, run_accuracy
+    from painvision.datasets import load_dataset
     from painvision.scoring import SCORERS
 
     chosen = _pick_names(scorer, SCORERS, "scorer")
+    _check_reports(json_out, md_out, overwrite)
+    try:  # a dataset that is not one, or an empty split: one line before any work
+        if not load_dataset(dataset, split):
+            raise _fail(f"{dataset}: no clips" + (f" in split {split!r}" if split else ""))
+    except PainVisionError as exc:
+        raise _fail(str(exc)) from None
     progress = _counting("clips")
     with progress:
         task = progress.add_task("clips", total=None)
@@ -1132,10 +1240,9 @@ def bench_robustness(
                                          "corrupted stretch.")] = 6.0,
     workers: Annotated[int, typer.Option(min=1, help="Processes for MediaPipe.")
     ] = os.cpu_count() or 1,
-    json_out: Annotated[Path | None, typer.Option("--json", help="Write the report as JSON.",
-                                                  show_default=False)] = None,
-    md_out: Annotated[Path | None, typer.Option("--markdown", help="Write the table as "
-                                                "markdown.", show_default=False)] = None,
+    json_out: _JsonOut = None,
+    md_out: _MdOut = None,
+    overwrite: _Overwrite = False,
 ) -> None:
     """The default scorer under bedside conditions: each corruption at each severity, in
     bursts; detection, PSPI, pain AUC, false alarms, and what the quality checks flag."""
@@ -1152,6 +1259,7 @@ def bench_robustness(
         raise _fail(f"--severities takes 1, 2 and/or 3, comma-separated; got {severities!r}")
     if not dataset.is_dir():
         raise _fail(f"{dataset}: no such dataset folder")
+    _check_reports(json_out, md_out, overwrite)
     progress = _counting("runs")
     try:
         with progress:
@@ -1160,7 +1268,7 @@ def bench_robustness(
                 dataset, corruptions=chosen, severities=sev, clips_per_subject=clips_per_subject,
                 split=split, burst_s=burst, workers=workers,
                 on_progress=lambda d, t: progress.update(task, completed=d, total=t))
-    except ValueError as exc:
+    except PainVisionError as exc:
         raise _fail(str(exc)) from None
     _write_reports(report, robustness_markdown(report), json_out, md_out)
 
@@ -1170,16 +1278,16 @@ def bench_latency(
     videos: Annotated[list[Path], typer.Argument(help="Video(s) to time.", show_default=False)],
     sizes: Annotated[str, typer.Option(
         help="Sizes to time each video at, comma-separated: native, or a height such as "
-             "480p, 1080p, 2160p (the video rescaled into a temporary file).")] = "native",
+             "480p, 1080p, 2160p (the video rescaled into a temporary file in a private "
+             "folder, removed at the end).")] = "native",
     repeats: Annotated[int, typer.Option(min=1, help="Runs of each measurement, alternating; "
                                          "the fastest counts.")] = 2,
     device: Annotated[str, typer.Option(help="For the model's stages: auto | cpu | cuda.")
     ] = "auto",
     weights: Annotated[Path | None, typer.Option(help="Model weights.", show_default=False)] = None,
-    json_out: Annotated[Path | None, typer.Option("--json", help="Write the report as JSON.",
-                                                  show_default=False)] = None,
-    md_out: Annotated[Path | None, typer.Option("--markdown", help="Write the tables as "
-                                                "markdown.", show_default=False)] = None,
+    json_out: _JsonOut = None,
+    md_out: _MdOut = None,
+    overwrite: _Overwrite = False,
 ) -> None:
     """Throughput against the honest floor (OpenCV + MediaPipe alone), per stage and size."""
     from painvision.bench.latency import latency_markdown, parse_sizes, run_latency
@@ -1193,13 +1301,19 @@ def bench_latency(
         resolve_device(device)  # cuda without CUDA fails here, not in the measuring process
     except PainVisionError as exc:
         raise _fail(str(exc)) from None
+    _check_reports(json_out, md_out, overwrite)
     progress = Progress(TextColumn("[bold]{task.description}"), console=err_console,
                         transient=True)
-    with progress:
-        task = progress.add_task("timing")
-        report = run_latency(videos, sizes=chosen, device=device, weights=weights,
-                             repeats=repeats,
-                             on_step=lambda s: progress.update(task, description=f"timing {s}"))
+    # a kill (SIGTERM) ends it as Ctrl-C does, so its temporary copies are removed
+    previous = signal.signal(signal.SIGTERM, signal.default_int_handler)
+    try:
+        with progress:
+            task = progress.add_task("timing")
+            report = run_latency(videos, sizes=chosen, device=device, weights=weights,
+                                 repeats=repeats, on_step=lambda s: progress.update(
+                                     task, description=f"timing {s}"))
+    finally:
+        signal.signal(signal.SIGTERM, previous)
     _write_reports(report, latency_markdown(report), json_out, md_out)
 
 

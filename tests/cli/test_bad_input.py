@@ -274,6 +274,44 @@ def test_a_failed_move_into_place_puts_back_what_overwrite_replaced(tmp_path, fa
     assert sorted(p.name for p in out.iterdir()) == ["v.csv", "v.json"]
 
 
+def test_a_neutral_stretch_after_the_end_fails_before_decoding_and_leaves_no_folder(
+        tmp_path, faces):
+    video = _video(tmp_path / "v.mp4", faces[:8])  # 0.8 s
+    res = run("analyze", str(video), "--out", str(tmp_path / "out"), "--neutral", "5:8")
+    _fails_cleanly(res, 1, "--neutral 5:8 starts after the video ends (0.8 s)")
+    assert not (tmp_path / "out").exists()
+
+
+_SAMPLES = str(SAMPLE.parent)
+
+
+@pytest.mark.parametrize("args, message", [
+    (["bench", "accuracy", _SAMPLES, "--json", "{kept}"], "exists; pass --overwrite"),
+    (["bench", "accuracy", _SAMPLES, "--markdown", "/proc/x.md"], "cannot write --markdown"),
+    (["bench", "accuracy", _SAMPLES, "--split", "heldout"], "no clips in split 'heldout'"),
+    (["bench", "accuracy", _SAMPLES, "--split", "test"], "unknown split 'test'"),
+    (["export", "--format", "onnx", "--out", "{d}/m.onnx"], "m.onnx.json exists"),
+    (["report", "{kept}", "--out", "{d}"], "is a folder: give the name of a file"),
+    (["report", "{kept}", "--plot", "/proc/x.png"], "cannot write --plot"),
+    (["train", _SAMPLES, "--out", "{d}/m.pt"], "m.report.json exists"),
+    (["synth", "--out", "/proc/x"], "cannot write --out /proc/x"),
+], ids=["bench json exists", "bench markdown unwritable", "bench empty split",
+        "bench unknown split", "export description exists", "report into a folder",
+        "report plot unwritable", "train report exists", "synth unwritable"])
+def test_outputs_are_checked_before_any_work_and_nothing_is_replaced(tmp_path, args, message):
+    """Every command checks where it will write before it works (a benchmark or a
+    training run does not end in a write error), and replaces no file of the user's: the
+    companion files too (the export's description, the training report)."""
+    kept = tmp_path / "kept.jsonl"
+    kept.write_text("the user's\n")
+    (tmp_path / "m.onnx.json").write_text("the user's\n")
+    (tmp_path / "m.report.json").write_text("the user's\n")
+    before = {p: p.read_text() for p in _files(tmp_path)}
+    res = run(*(a.format(kept=kept, d=tmp_path) for a in args))
+    _fails_cleanly(res, 2, message)
+    assert {p: p.read_text() for p in _files(tmp_path)} == before
+
+
 # --- weights ----------------------------------------------------------------------------
 
 class _RunsCode:

@@ -209,6 +209,39 @@ def test_bad_invocations_fail_in_one_line(tmp_path, episode_clip):
         res = run(str(episode_clip), "--serve", f"127.0.0.1:{busy.getsockname()[1]}")
     assert res.returncode == 2 and "cannot serve" in res.stderr
     assert "Traceback" not in res.stderr
+    # a file that is not a video fails before --out is made; a folder is named as one
+    (tmp_path / "notes.mp4").write_text("not a video")
+    res = run(str(tmp_path / "notes.mp4"), "--out", str(tmp_path / "new.jsonl"))
+    assert res.returncode == 2 and res.stderr.startswith("error: cannot open"), res.stderr
+    assert not (tmp_path / "new.jsonl").exists()
+    res = run(str(tmp_path))
+    assert res.returncode == 2 and "is a folder" in res.stderr
+    res = run(str(episode_clip), "--out", str(tmp_path))
+    assert res.returncode == 2 and "is a folder" in res.stderr
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs Linux's /dev/full")
+def test_an_out_file_that_fails_does_not_stop_the_monitoring(episode_clip):
+    """--out on a full disk (/dev/full): logged once, the episode is still announced on
+    stdout, and the run ends with the one-line error and exit status 1."""
+    res = subprocess.run([EXE, "watch", str(episode_clip), "--out", "/dev/full", "--append",
+                          "--calibrate", "4"], capture_output=True, text=True, timeout=300)
+    records = [json.loads(x) for x in res.stdout.splitlines()]
+    assert [r["type"] for r in events_of(records)][-3:] == ["onset", "offset", "stopped"]
+    assert res.returncode == 1 and "Traceback" not in res.stderr
+    assert res.stderr.strip().splitlines()[-1] == \
+        "error: cannot write /dev/full: No space left on device"
+    assert res.stderr.count("cannot write --out /dev/full any more") == 1
+
+
+def test_a_video_shorter_than_the_warmup_says_nothing_was_scored(episode_clip):
+    res = subprocess.run([EXE, "watch", str(episode_clip), "--warmup", "60"],
+                         capture_output=True, text=True, timeout=300)
+    assert res.returncode == 0
+    assert "ended before the neutral was calibrated" in res.stderr
+    assert "--warmup asks for 60 s): no frame was scored" in res.stderr
+    readings = [json.loads(x) for x in res.stdout.splitlines()]
+    assert all(r.get("pspi") is None for r in readings if r["kind"] == "reading")
 
 
 def test_a_closed_stdout_stops_it_quietly(episode_clip):
