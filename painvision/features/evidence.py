@@ -200,6 +200,27 @@ class PainEvidence:
         """``score`` from ``AnalyticScorer.raw``'s output."""
         return self.prob(evidence_features(evidence_channels(raw, ap), np.asarray(t, float)))
 
+    @classmethod
+    def average(cls, members: list[PainEvidence], info: dict | None = None) -> PainEvidence:
+        """One network whose output is the mean of the members' logits, exactly: each
+        member's standardisation is folded into its first layer (rescaled to a shared
+        one), their hidden units are put side by side and the output layer averages
+        them. Networks trained from different seeds disagree most where the data say
+        least; their average does not hang on one seed's luck there."""
+        if not members:
+            raise InputError("average() needs at least one network")
+        mean = np.mean([m.mean for m in members], axis=0)
+        std = np.mean([m.std for m in members], axis=0)
+        k = len(members)
+        w1, b1, w2 = [], [], []
+        for m in members:
+            w1.append((std / m.std)[:, None] * m.w1)
+            b1.append(m.b1 + ((mean - m.mean) / m.std) @ m.w1)
+            w2.append(m.w2 / k)
+        return cls(mean, std, np.concatenate(w1, axis=1), np.concatenate(b1),
+                   np.concatenate(w2), float(np.mean([m.b2 for m in members])),
+                   dict(info if info is not None else members[0].info))
+
 
 class EvidenceStream:
     """``PainEvidence`` one frame at a time, for a live camera: the same features as

@@ -64,7 +64,7 @@ def test_combined_scorer_is_the_default_and_gives_pain_prob(short_clip, tmp_path
     for col in ("au1_2", "au12", "au15", "au20", "au25", "au26", "au45"):
         assert all(r[col] != "" for r in scored), col
     summary = json.loads((tmp_path / "c" / "short.json").read_text())
-    assert summary["model"]["scorer"] == "analytic-v1+pain-evidence-v1"
+    assert summary["model"]["scorer"] == "analytic-v1+pain-evidence-v2"
     assert summary["model"]["device"] == "cpu"
     # same PSPI as the analytic scorer alone, which has no pain_prob
     res = run("analyze", str(short_clip), "--out", str(tmp_path / "a"), "-q", "--scorer",

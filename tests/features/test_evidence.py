@@ -138,6 +138,9 @@ PAIN_FACES = {
     "eyes squeezed shut": dict(au4=4, au6=3, au7=4, au9=3, au10=2.5, closure=1.0),
     "with an open mouth": dict(au4=2, au6=2, au7=3, au9=2, au10=1.5, closure=0.5, au25=2.5,
                                au26=2),
+    # brows down, orbits tight, eyes shut, nothing else: among the commonest severe-pain
+    # faces (AU43 is in PSPI); pain-evidence-v1 read it 0.28, as a laugh or a yawn
+    "a grimace with the eyes shut": dict(au4=2, au6=2, au7=2, closure=1.0),
 }
 BEHIND_GLASSES = dict(au6=2, au7=3, au9=2.5, au10=1.5, closure=0.4)  # no brow reading
 LAUGHS = {
@@ -169,3 +172,50 @@ def test_pain_behind_glasses_reads_more_like_pain_than_any_laugh():
     # gate, see the README), but it must still rank above every laugh.
     glasses = _held(BEHIND_GLASSES)
     assert glasses > max(_held(v) for v in LAUGHS.values()) + 0.15
+
+
+def test_an_average_of_networks_gives_the_mean_of_their_logits():
+    rng = np.random.default_rng(0)
+    f, h = N_EVIDENCE_FEATURES, 5
+
+    def net(seed: int) -> PainEvidence:
+        r = np.random.default_rng(seed)
+        return PainEvidence(r.normal(0, 1, f), r.uniform(0.5, 2.0, f), r.normal(0, 1, (f, h)),
+                            r.normal(0, 1, h), r.normal(0, 1, h), float(r.normal()), {})
+
+    members = [net(s) for s in range(3)]
+    merged = PainEvidence.average(members, {"name": "avg"})
+    x = rng.normal(0, 3, (50, f))
+    logit = lambda p: np.log(p) - np.log1p(-p)  # noqa: E731
+    want = np.mean([logit(m.prob(x).astype(np.float64)) for m in members], axis=0)
+    np.testing.assert_allclose(logit(merged.prob(x).astype(np.float64)), want, atol=2e-3)
+    assert merged.w1.shape == (f, 3 * h) and merged.info == {"name": "avg"}
+
+
+def test_eyes_shut_on_a_resting_face_read_as_rest():
+    # a dozing patient, what a bedside camera sees most: eyes shut, jaw slack
+    assert _held(dict(closure=1.0, au26=1.0)) < 0.3
+
+
+def test_training_copies_close_the_eyes_with_the_orbits_and_doze_outside_pain():
+    from painvision.classifier.evidence_train import ClipChannels, _eyes_closing
+
+    t = np.arange(250) / 25.0
+    x = np.zeros((t.size, len(CHANNELS)))
+    x[:, CHANNELS.index("au7")] = np.linspace(0.0, 4.0, t.size)
+    x[5] = np.nan  # a frame without a face stays without one
+    pain = (t >= 8.0).astype(float)
+    clip = ClipChannels("s", t, x, pain, 3 * pain, np.zeros(t.size), weight=2.0)
+    plain, closing = _eyes_closing([clip], 0.5, np.random.default_rng(0))
+    assert (plain.weight, closing.weight) == (1.0, 1.0)
+    np.testing.assert_array_equal(plain.channels, x)
+    shut = closing.channels[:, CHANNELS.index("closure")]
+    assert np.isnan(shut[5]) and np.isnan(closing.channels[5]).all()
+    # in pain, the eyes close with the orbits (AU7 2 or more: 0.6-1 shut), nothing else
+    assert (shut[(pain > 0) & (x[:, CHANNELS.index("au7")] >= 2.0)] >= 0.6).all()
+    assert ((shut[pain > 0][1:] - shut[pain > 0][:-1]) >= -1e-9).all()
+    # outside pain, one stretch of dozing (2-10 s, so it reaches the first 8 s) shuts them
+    assert (shut[:200][np.isfinite(shut[:200])] > 0.99).any()
+    others = [c for c in CHANNELS if c != "closure"]
+    idx = [CHANNELS.index(c) for c in others]
+    np.testing.assert_array_equal(np.nan_to_num(closing.channels[:, idx]), np.nan_to_num(x[:, idx]))
