@@ -12,10 +12,15 @@ __all__ = ["atomic_output", "atomic_write_text", "move_all", "shown_path"]
 
 
 def _file_mode() -> int:
-    """The mode a plain ``open(path, "w")`` would give a new file: 0o666 less the umask
-    (read once, at import, while nothing else runs)."""
-    mask = os.umask(0o022)
-    os.umask(mask)
+    """The mode a plain ``open(path, "w")`` would give a new file: 0o666 less the umask,
+    read once, at import: from /proc where the kernel shows it, else by setting it and
+    putting it back (which another thread creating a file at that instant could see)."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as fh:
+            mask = next(int(line.split()[1], 8) for line in fh if line.startswith("Umask:"))
+    except (OSError, StopIteration, ValueError, IndexError):
+        mask = os.umask(0o022)
+        os.umask(mask)
     return 0o666 & ~mask
 
 

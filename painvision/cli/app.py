@@ -50,6 +50,10 @@ def _check_output(path: Path | None, option: str, overwrite: bool | None = False
         raise _fail(f"{option} {path} is a folder: give the name of a file")
     if path.exists() and overwrite is False:
         raise _fail(f"{path} exists; {advice}")
+    if path.exists() and overwrite is None:  # appended to: the file itself must take it
+        if not os.access(path, os.W_OK):
+            raise _fail(f"cannot write {option} {path}: permission denied")
+        return
     _check_writable(path, path.parent, option)
 
 
@@ -75,10 +79,10 @@ def _check_output_folder(path: Path, option: str) -> None:
     _check_writable(path, path, option)
 
 
-def _cannot_write(exc: OSError, target: Path | None = None) -> typer.Exit:
-    """An output that failed while being written (a disk that filled up): one line."""
-    where = target or exc.filename2 or exc.filename
-    return _fail(f"cannot write {where}: {exc.strerror or exc}", 1)
+def _cannot_write(exc: OSError, target: Path) -> typer.Exit:
+    """An output that failed while being written (a disk that filled up): one line that
+    names the output (the error itself may name a temporary file, or nothing)."""
+    return _fail(f"cannot write {target}: {exc.strerror or exc}", 1)
 
 
 def _version(value: bool) -> None:
@@ -179,7 +183,9 @@ def _analyze_one(video: Path, out: Path, kwargs: dict) -> tuple:
     except PainVisionError as exc:
         return _failed(video, str(exc))
     except OSError as exc:
-        where = exc.filename2 or f"into {out}"  # a move into place names its target
+        # a move into place names its target second; moving a replaced file aside, first
+        where = exc.filename2 if exc.filename2 and Path(exc.filename2).parent == out \
+            else exc.filename if exc.filename2 else f"into {out}"
         return _failed(video, f"cannot write {where}: {exc.strerror or exc}")
     finally:
         gc.unfreeze()
@@ -530,18 +536,20 @@ def analyze(
         stems[v.stem] = v
     if out.exists() and not out.is_dir():
         raise _fail(f"--out {out} exists and is not a directory")
+    _check_output_folder(out, "--out")
     visuals = Visuals(plot=plot, overlay=overlay, report=report, show_face=show_face)
     if show_face and not overlay:
         raise _fail("--show-face only applies to --overlay (the plot and the report hold no "
                     "image)")
     index = [INDEX_NAME] if report and len(videos) > 1 else []
     extra = (*visuals.suffixes(), *((fhir_out.SUFFIX,) if fhir_out else ()))
-    if not overwrite:
-        targets = [out / f"{stem}{ext}" for stem in stems for ext in (".csv", ".json", *extra)]
-        for target in targets + [out / name for name in index]:
-            if target.exists():
-                raise _fail(f"{target} exists; pass --overwrite to replace it "
-                            "or choose another --out")
+    targets = [out / f"{stem}{ext}" for stem in stems for ext in (".csv", ".json", *extra)]
+    for target in targets + [out / name for name in index]:
+        if target.is_dir():
+            raise _fail(f"{target} is a folder: it is where an output file goes")
+        if target.exists() and not overwrite:
+            raise _fail(f"{target} exists; pass --overwrite to replace it "
+                        "or choose another --out")
     try:
         options = FaceMeshOptions(max_faces=max_faces)
         check_device_name(device)  # a wrong name is an error with any scorer
@@ -724,7 +732,7 @@ def synth(
     except PainVisionError as exc:
         raise _fail(str(exc)) from None
     except OSError as exc:
-        raise _cannot_write(exc) from None
+        raise _cannot_write(exc, out) from None
     jobs = plan_clips(cfg)
     held = sorted({j.identity.subject for j in jobs if j.identity.split == "heldout"})
     if not quiet:
@@ -792,9 +800,12 @@ def train(
     try:
         save_weights(out, net, {"name": out.stem, "trained_by": "painvision train",
                                 "config": report["config"], "datasets": report["datasets"]})
+    except OSError as exc:
+        raise _cannot_write(exc, out) from None
+    try:
         atomic_write_text(report_path, json.dumps(report, indent=2) + "\n")
     except OSError as exc:
-        raise _cannot_write(exc) from None
+        raise _cannot_write(exc, report_path) from None
     table = Table(title="painvision train", title_justify="left")
     for col in ("evaluated on", "frames", "PSPI MAE", "RMSE", "Pearson", "ICC(3,1)",
                 "pain F1", "pain ROC-AUC"):
@@ -832,7 +843,7 @@ def export(
     try:
         path = export_model(weights or default_weights_path(), fmt, out)
     except OSError as exc:
-        raise _cannot_write(exc) from None
+        raise _cannot_write(exc, out) from None
     out_console.print(f"wrote {path} and {path}.json", highlight=False)
 
 
@@ -991,8 +1002,10 @@ def watch(
     server = LocalServer(hub, *bind, token=token) if hub is not None and bind is not None \
         else None
     stop = StopFlag()
-    sinks = [] if quiet else [JsonLines(sys.stdout, on_closed=lambda: stop.request(
-        "output_closed"))]  # `watch ... | head` stops it
+    stdout_sink = None if quiet else JsonLines(
+        sys.stdout, on_closed=lambda: stop.request("output_closed"),  # `watch ... | head`
+        name="standard output")
+    sinks = [] if stdout_sink is None else [stdout_sink]
 
     def on_signal(signum: int, _frame: object) -> None:
         stop.request("signal")
@@ -1046,6 +1059,8 @@ def watch(
             "no frame was scored", highlight=False, soft_wrap=True)
     if log is not None and log_sink.error is not None:
         raise _cannot_write(log_sink.error, out)
+    if stdout_sink is not None and stdout_sink.error is not None:
+        raise _cannot_write(stdout_sink.error, Path("standard output"))
 
 
 def _close_quietly(stream) -> None:
@@ -1125,7 +1140,7 @@ def report_cmd(
     except PainVisionError as exc:
         raise _fail(str(exc)) from None
     except OSError as exc:
-        raise _cannot_write(exc) from None
+        raise _cannot_write(exc, html_path) from None
     out_console.print(f"wrote {html_path}" + (f" and {plot}" if plot else "")
                       + f": {len(tl.episodes)} episode(s), {len(tl.camera_lost)} camera "
                       "loss(es)", highlight=False)

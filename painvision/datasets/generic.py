@@ -38,9 +38,9 @@ ACTIVITIES: tuple[str, ...] = ("none", "pain", "laugh", "smile", "cry", "yawn", 
 LOOK_ALIKES: tuple[str, ...] = ("laugh", "cry", "yawn", "cough", "sneeze", "disgust", "squint",
                                 "sleep")
 
-#: Required label columns, in order.
 #: The splits a dataset's subjects.csv may give.
 SPLITS: tuple[str, ...] = ("train", "heldout")
+#: Required label columns, in order.
 LABEL_COLUMNS: tuple[str, ...] = ("frame", "pspi", "au4", "au6", "au7", "au9", "au10", "au43",
                                   "pain")
 
@@ -153,8 +153,12 @@ def read_labels(path: str | Path) -> dict[str, np.ndarray]:
         missing = [c for c in LABEL_COLUMNS if c not in header]
         if missing:
             raise InputError(f"{path}: missing label column(s) {missing}")
-        rows = [r for r in reader if r]
-    for line, r in enumerate(rows, start=2):
+        rows, lines = [], []
+        for r in reader:
+            if r:
+                rows.append(r)
+                lines.append(reader.line_num)
+    for line, r in zip(lines, rows, strict=True):
         if len(r) != len(header):
             raise InputError(f"{path}:{line}: {len(r)} values where the header has "
                              f"{len(header)}")

@@ -259,13 +259,18 @@ class Notifier:
         """Deliver until stopped. An error of the outbox itself (a full disk under its
         database) is logged and retried after the longest backoff: the thread never dies,
         or later alerts would wait for it in vain."""
+        last = None
         while not self._stop.is_set():
             try:
                 self._deliver()
-            except Exception:  # noqa: BLE001 - logged; delivery goes on
-                logger.exception("the alert delivery failed; trying again in %.0f s",
-                                 BACKOFF_S[1])
+            except Exception as exc:  # noqa: BLE001 - logged; delivery goes on
+                error = f"outbox: {exc}"
+                if error != last:  # the traceback once, not at every retry
+                    logger.exception("the alert delivery failed; trying again in %.0f s, "
+                                     "or at the next event", BACKOFF_S[1])
+                last = error
                 self.state.failures += 1
+                self.state.last_error, self.state.last_error_wall = error, time.time()
                 self._wake.wait(BACKOFF_S[1])
                 self._wake.clear()
 

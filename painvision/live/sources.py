@@ -152,48 +152,59 @@ class LiveCapture:
                                        "retry_in_s": round(retry_in, 2)})
 
     def _run(self) -> None:
-        try:
-            self._capture()
-        except Exception:  # noqa: BLE001 - logged; the frame loop then sees the stall
-            logger.exception("the capture thread failed")
-            self._lost = False  # so that check_stall reports it as camera_lost
+        """Capture until stopped. An unexpected error is logged, reported as a lost
+        camera, and capture starts again after the backoff: the thread never dies."""
+        while not self._stop.is_set():
+            try:
+                self._capture()
+            except Exception as exc:  # noqa: BLE001 - logged; capture starts again
+                logger.exception("the capture failed")
+                delay = self.backoff.next()
+                try:
+                    self._set_lost(f"capture failed: {exc}", delay)
+                except Exception:  # noqa: BLE001 - an output's own error, logged there
+                    logger.exception("reporting the lost camera failed")
+                self._stop.wait(delay)
 
     def _capture(self) -> None:
         while not self._stop.is_set():
             cap = _open(self.spec, self.stall_s)
-            if not cap.isOpened():
+            try:
+                opened = cap.isOpened()
+                if opened:
+                    self._read(cap)
+            finally:
                 cap.release()
-                delay = self.backoff.next()
-                self._set_lost("cannot open the source", delay)
-                self._stop.wait(delay)
-                continue
-            ok_since_open = False
-            while not self._stop.is_set():
-                ok, img = cap.read()
-                if not ok or img is None:
-                    break
-                if not ok_since_open:
-                    ok_since_open = True
-                    self.backoff.reset()
-                self._last_frame = time.monotonic()
-                if self._lost:
-                    self._lost = False
-                    logger.warning("camera restored (%s)", self.spec.describe())
-                    self.on_status("camera_restored", {"t": round(self._now(), 3),
-                                                       "attempts": self.attempts})
-                    self.attempts = 0
-                with self._cond:
-                    if self._frame is not None:
-                        self.frames_dropped += 1
-                    self._frame = Frame(self.frames_read, self._now(), img)
-                    self.frames_read += 1
-                    self._cond.notify_all()
-            cap.release()
             if self._stop.is_set():
                 break
             delay = self.backoff.next()
-            self._set_lost("no frame from the source", delay)
+            self._set_lost("no frame from the source" if opened else
+                           "cannot open the source", delay)
             self._stop.wait(delay)
+
+    def _read(self, cap: cv2.VideoCapture) -> None:
+        """Frames from an opened source, until it fails or capture is stopped."""
+        ok_since_open = False
+        while not self._stop.is_set():
+            ok, img = cap.read()
+            if not ok or img is None:
+                return
+            if not ok_since_open:
+                ok_since_open = True
+                self.backoff.reset()
+            self._last_frame = time.monotonic()
+            if self._lost:
+                self._lost = False
+                logger.warning("camera restored (%s)", self.spec.describe())
+                self.on_status("camera_restored", {"t": round(self._now(), 3),
+                                                   "attempts": self.attempts})
+                self.attempts = 0
+            with self._cond:
+                if self._frame is not None:
+                    self.frames_dropped += 1
+                self._frame = Frame(self.frames_read, self._now(), img)
+                self.frames_read += 1
+                self._cond.notify_all()
 
     def check_stall(self) -> None:
         """Report ``camera_lost`` if the source is open but has sent nothing for

@@ -198,8 +198,9 @@ def test_jobs_give_the_same_outputs_and_a_bad_video_stops_no_other(short_clip,
 
 
 def test_an_output_folder_that_cannot_be_written_is_one_line(short_clip):
-    """/proc/x cannot be created, and nothing can be written into /proc, even by root."""
-    for out, code in (("/proc/no/such/dir", 2), ("/proc", 1)):
+    """/proc/x cannot be created, and nothing can be written into /proc, even by root:
+    both found before any video is read (exit 2)."""
+    for out, code in (("/proc/no/such/dir", 2), ("/proc", 2)):
         res = run("analyze", str(short_clip), "--out", out, "-q")
         lines = [line for line in res.stderr.splitlines() if line.strip()]
         assert res.returncode == code and len(lines) == 1 and lines[0].startswith("error:"), \

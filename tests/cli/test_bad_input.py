@@ -247,9 +247,9 @@ def _out_read_only(d: Path) -> Path:
 
 
 @pytest.mark.parametrize("make, code, message", [
-    (_out_below_a_file, 2, "cannot create --out"),
+    (_out_below_a_file, 2, "a-file is not a folder"),
     (_out_is_a_file, 2, "exists and is not a directory"),
-    (_out_read_only, 1, "cannot write into"),
+    (_out_read_only, 2, "cannot write --out"),
 ], ids=["below a file", "a file", "chmod 555"])
 def test_an_output_folder_that_cannot_be_written(tmp_path, faces, make, code, message):
     video = _video(tmp_path / "v.mp4", faces[:2])
@@ -260,16 +260,16 @@ def test_an_output_folder_that_cannot_be_written(tmp_path, faces, make, code, me
     assert {p: p.stat().st_mtime_ns for p in _files(tmp_path)} == before
 
 
-def test_a_failed_move_into_place_puts_back_what_overwrite_replaced(tmp_path, faces):
-    """With --overwrite, the old CSV is replaced only if the JSON can be placed too: here
-    a folder holds the JSON's name, so the video fails with one line and the old CSV is
-    there as it was, with nothing hidden left in --out."""
+def test_a_folder_where_an_output_goes_is_found_before_any_work(tmp_path, faces):
+    """With --overwrite, a folder that holds an output's name (the JSON's here) is an error
+    before any video is read, and the user's old CSV is left as it was. (Should a move into
+    place fail anyway, fileio.move_all puts back what it replaced: tests/test_fileio.py.)"""
     video = _video(tmp_path / "v.mp4", faces[:4])
     out = tmp_path / "out"
     (out / "v.json").mkdir(parents=True)
     (out / "v.csv").write_text("the user's old csv\n")
     res = run("analyze", str(video), "--out", str(out), "-q", "--overwrite")
-    _fails_cleanly(res, 1, f"cannot write {out / 'v.json'}: Is a directory")
+    _fails_cleanly(res, 2, f"{out / 'v.json'} is a folder")
     assert (out / "v.csv").read_text() == "the user's old csv\n"
     assert sorted(p.name for p in out.iterdir()) == ["v.csv", "v.json"]
 

@@ -388,6 +388,7 @@ def test_an_outbox_error_does_not_end_the_delivery(tmp_path, caplog):
     rx.stop()
     assert [r["body"]["type"] for r in rx.unique()] == ["onset", "offset"]
     assert "database or disk is full" in caplog.text
+    assert n.status()["last_error"] == "outbox: database or disk is full"
 
 
 def test_an_output_that_fails_does_not_keep_an_alert_from_the_others(tmp_path, caplog):

@@ -139,6 +139,7 @@ def test_a_folder_of_videos_with_labels_beside_them_is_a_dataset(sample_video):
                                           ("1,1,0", "3 values where the header has 9")])
 def test_a_damaged_labels_file_names_its_line(tmp_path, row, message):
     path = tmp_path / "c.labels.csv"
-    path.write_text(f"{','.join(LABEL_COLUMNS)}\n0,0,0,0,0,0,0,0,0\n{row}\n")
-    with pytest.raises(InputError, match=f"c.labels.csv:3: {message}"):
+    # a blank line before it: the number is the file's own line number
+    path.write_text(f"{','.join(LABEL_COLUMNS)}\n0,0,0,0,0,0,0,0,0\n\n{row}\n")
+    with pytest.raises(InputError, match=f"c.labels.csv:4: {message}"):
         read_labels(path)
