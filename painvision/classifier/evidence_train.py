@@ -125,27 +125,52 @@ _ORBIT = [CHANNELS.index("au6"), CHANNELS.index("au7")]
 _CLOSURE = CHANNELS.index("closure")
 
 
+#: A doze keeps this far from pain frames, so the eyes' opening never marks where pain
+#: starts or ends in a training copy (longer than the slow average's 2 s).
+_DOZE_MARGIN_S = 3.0
+
+
+def _doze(t: np.ndarray, pain: np.ndarray, rng: np.random.Generator) -> np.ndarray | None:
+    """Eyes shutting for 2-10 s (0.5-s ramps), placed at random in the clip's longest
+    stretch at least ``_DOZE_MARGIN_S`` from any pain frame; None if none is long enough."""
+    if t.size == 0:
+        return None
+    painful = t[pain > 0.5]
+    lo, hi = t[0], t[-1]
+    free = []  # pain-free stretches, shrunk by the margin
+    edges = [lo - _DOZE_MARGIN_S, *painful, hi + _DOZE_MARGIN_S]
+    for a, b in zip(edges[:-1], edges[1:], strict=True):
+        a, b = max(a + _DOZE_MARGIN_S, lo), min(b - _DOZE_MARGIN_S, hi)
+        if b - a >= 2.0:
+            free.append((a, b))
+    if not free:
+        return None
+    a, b = max(free, key=lambda ab: ab[1] - ab[0])
+    length = rng.uniform(2.0, min(10.0, b - a))
+    start = rng.uniform(a, b - length)
+    return np.clip(np.minimum(t - start, start + length - t) / 0.5, 0.0, 1.0)
+
+
 def _eyes_closing(clips: list[ClipChannels], share: float,
                   rng: np.random.Generator) -> list[ClipChannels]:
     """Each clip twice: as it is, and with its eyes closing as its orbits tighten
-    (closure raised toward shut as max(AU6, AU7) reaches 3, by a random 0.6-1 of it),
+    (closure raised toward shut as max(AU6, AU7) reaches 2, by a random 0.6-1 of it),
     weighing ``1 - share`` and ``share`` of the clip. Pain faces shut their eyes (AU43 is
     in PSPI; eye closure is among the commonest signs of severe pain), and so do laughs,
     squints and cries; the generator shuts them mostly in laughter and yawns, which taught
     the evidence to read closed eyes as "not pain". Both pain and look-alikes get the
     closing copy, so closed eyes stop telling either way and the other cues decide. The
-    copy also dozes off once (eyes shut for 2-10 s outside pain, nothing else moving), so
-    that eyes shut on a resting face, what a bedside camera sees most, read as rest."""
+    copy also dozes off once (``_doze``: eyes shut for 2-10 s, at least 3 s from any pain;
+    the other channels as they are, often a face at rest), so that eyes shut on a resting
+    face, what a bedside camera sees most, read as rest."""
     out = []
     for c in clips:
         ch = c.channels.copy()
         orbit = np.nan_to_num(ch[:, _ORBIT]).max(axis=1, initial=0.0)  # rows are NaN whole
         level = np.clip(orbit / 2.0, 0.0, 1.0) * rng.uniform(0.6, 1.0)
-        if c.t.size and c.t[-1] - c.t[0] > 3.0:  # and once, dozing off outside pain
-            length = rng.uniform(2.0, 10.0)
-            start = rng.uniform(c.t[0], max(c.t[0], c.t[-1] - length))
-            doze = np.clip(np.minimum(c.t - start, start + length - c.t) / 0.5, 0.0, 1.0)
-            level = np.maximum(level, np.where(c.pain > 0.5, 0.0, doze))
+        doze = _doze(c.t, c.pain, rng)  # and once, dozing off, well away from any pain
+        if doze is not None:
+            level = np.maximum(level, doze)
         ok = np.isfinite(ch).all(axis=1)
         ch[ok, _CLOSURE] = np.maximum(ch[ok, _CLOSURE], level[ok])
         out.append(dataclasses.replace(c, weight=c.weight * (1.0 - share)))
