@@ -75,7 +75,7 @@ def _check_writable(path: Path, folder: Path, option: str) -> None:
 def _check_output_folder(path: Path, option: str) -> None:
     """Before any work: ``path`` is, or can be made as, a folder that takes new files."""
     if path.exists() and not path.is_dir():
-        raise _fail(f"{option} {path} exists and is not a folder")
+        raise _fail(f"{option} {path} exists and is not a directory")
     _check_writable(path, path, option)
 
 
@@ -129,8 +129,6 @@ def opencv_one_thread() -> None:
     CPU against 7.8 s) and ``--jobs`` workers do not steal each other's cores."""
     import cv2
 
-    import painvision.io.video  # noqa: F401 - first: it quiets OpenCV's own console output
-
     cv2.setNumThreads(1)
 
 
@@ -183,9 +181,11 @@ def _analyze_one(video: Path, out: Path, kwargs: dict) -> tuple:
     except PainVisionError as exc:
         return _failed(video, str(exc))
     except OSError as exc:
-        # a move into place names its target second; moving a replaced file aside, first
-        where = exc.filename2 if exc.filename2 and Path(exc.filename2).parent == out \
-            else exc.filename if exc.filename2 else f"into {out}"
+        # a move names (source, target): the target of a move into place, the user's file
+        # of one aside into the hidden folder; anything else is the folder's
+        where = f"into {out}"
+        if exc.filename2:
+            where = exc.filename2 if Path(exc.filename2).parent == out else exc.filename
         return _failed(video, f"cannot write {where}: {exc.strerror or exc}")
     finally:
         gc.unfreeze()
@@ -534,8 +534,6 @@ def analyze(
             raise _fail(f"{v} and {stems[v.stem]} would both write {v.stem}.csv; "
                         "analyse them into different --out directories")
         stems[v.stem] = v
-    if out.exists() and not out.is_dir():
-        raise _fail(f"--out {out} exists and is not a directory")
     _check_output_folder(out, "--out")
     visuals = Visuals(plot=plot, overlay=overlay, report=report, show_face=show_face)
     if show_face and not overlay:
