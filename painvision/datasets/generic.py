@@ -143,6 +143,20 @@ def _is_number(value: str) -> bool:
     return True
 
 
+def _damaged(path: str | Path, header: list[str], rows: list[list[str]],
+             lines: list[int]) -> InputError:
+    """The first row of a labels file that is not as many numbers as the header has
+    columns, named by its line in the file."""
+    for line, r in zip(lines, rows, strict=True):
+        if len(r) != len(header):
+            return InputError(f"{path}:{line}: {len(r)} values where the header has "
+                              f"{len(header)}")
+        bad = [v for v in r if not _is_number(v)]
+        if bad:
+            return InputError(f"{path}:{line}: {bad[0]!r} is not a number")
+    return InputError(f"{path}: cannot be read as numbers")
+
+
 def read_labels(path: str | Path) -> dict[str, np.ndarray]:
     """Label columns by name, ``(T,) float32`` each (``frame`` as int64)."""
     with open(path, newline="", encoding="utf-8") as fh:
@@ -158,14 +172,10 @@ def read_labels(path: str | Path) -> dict[str, np.ndarray]:
             if r:
                 rows.append(r)
                 lines.append(reader.line_num)
-    for line, r in zip(lines, rows, strict=True):
-        if len(r) != len(header):
-            raise InputError(f"{path}:{line}: {len(r)} values where the header has "
-                             f"{len(header)}")
-        bad = [v for v in r if not _is_number(v)]
-        if bad:
-            raise InputError(f"{path}:{line}: {bad[0]!r} is not a number")
-    data = np.array(rows, dtype=np.float64).reshape(len(rows), len(header))
+    try:  # parsed once; a damaged file is looked through for its first bad line
+        data = np.array(rows, dtype=np.float64).reshape(len(rows), len(header))
+    except ValueError:
+        raise _damaged(path, header, rows, lines) from None
     out = {name: data[:, k].astype(np.float32) for k, name in enumerate(header)}
     out["frame"] = data[:, header.index("frame")].astype(np.int64)
     return out
