@@ -231,16 +231,17 @@ def fit_evidence(train: list[ClipChannels], val: list[ClipChannels],
     cfg = cfg or EvidenceConfig()
     if cfg.members < 1:
         raise ValueError("members must be at least 1")
-    rng = np.random.default_rng(cfg.seed)
+    # unaugmented (one copy draws nothing from the generator): the same for every member
+    val_set = evidence_set(val, cfg, 1, np.random.default_rng(cfg.seed))
     members, runs = [], []
     for i in range(cfg.members):
-        net, history = _fit_one(train, val, dataclasses.replace(cfg, seed=cfg.seed + i))
+        net, history = _fit_one(train, val_set, dataclasses.replace(cfg, seed=cfg.seed + i))
         members.append(net)
         runs.append({"seed": cfg.seed + i, "epochs": len(history),
                      "best_val_loss": float(min(history))})
     evidence = PainEvidence.average(
         members, {**(info or {}), "config": asdict(cfg), "channels": list(CHANNELS)})
-    xv, yv, _, av = evidence_set(val, cfg, 1, rng)
+    xv, yv, _, av = val_set
     p = evidence.prob(xv)
     report: dict[str, object] = {
         "members": runs,
@@ -254,13 +255,14 @@ def fit_evidence(train: list[ClipChannels], val: list[ClipChannels],
     return evidence, report
 
 
-def _fit_one(train: list[ClipChannels], val: list[ClipChannels], cfg: EvidenceConfig
+def _fit_one(train: list[ClipChannels], val_set: tuple[np.ndarray, ...], cfg: EvidenceConfig
              ) -> tuple[PainEvidence, list[float]]:
-    """One network from ``cfg.seed``; returns it and its validation losses by epoch."""
+    """One network from ``cfg.seed``, stopped early on ``val_set`` (``evidence_set``'s
+    unaugmented output); returns it and its validation losses by epoch."""
     rng = np.random.default_rng(cfg.seed)
     torch.manual_seed(cfg.seed)
     x, y, w, _ = evidence_set(train, cfg, cfg.copies, rng)
-    xv, yv, wv, _ = evidence_set(val, cfg, 1, rng)
+    xv, yv, wv, _ = val_set
     pos = float((w * y).sum())
     neg = float((w * (1 - y)).sum())
     w = np.where(y > 0.5, w * neg / max(pos, 1e-9), w)  # balance the classes
