@@ -238,10 +238,21 @@ class FaceDetector:
     def detect(self, frame_bgr: np.ndarray, *, rgb: bool = False
                ) -> list[tuple[float, float, float]]:
         """Face boxes in a BGR frame (RGB with ``rgb=True``)."""
+        return self.detect_small(self.small(frame_bgr, rgb=rgb))
+
+    def small(self, frame_bgr: np.ndarray, *, rgb: bool = False) -> np.ndarray:
+        """The RGB copy of a BGR frame (RGB with ``rgb=True``) that ``detect_small`` reads:
+        a new array, at most ``side`` pixels long, that later changes to the frame do not
+        reach."""
+        small = fit_frame(frame_bgr, self.side)
+        if not rgb:
+            return cv2.cvtColor(small, cv2.COLOR_BGR2RGB)
+        return small.copy() if small is frame_bgr else small
+
+    def detect_small(self, image: np.ndarray) -> list[tuple[float, float, float]]:
+        """Face boxes in an image made by ``small``."""
         if self._det is None:
             raise InputError("this FaceDetector is closed")
-        small = fit_frame(frame_bgr, self.side)
-        image = small if rgb else cv2.cvtColor(small, cv2.COLOR_BGR2RGB)
         boxes = []
         for d in self._det.process(image).detections or ():
             b = d.location_data.relative_bounding_box

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 import cv2
 import numpy as np
 import pytest
@@ -57,6 +59,34 @@ def test_a_visitor_entering_is_counted_but_not_followed(tiles):
     assert all(f.n_faces == 1 for t, f in out if t < 1.0)
     # the face detector ran about once a second, not on every frame
     assert front.scans <= 4
+
+
+def test_the_regular_look_runs_beside_the_mesh_and_answers_at_the_next_frame(tiles):
+    """While the subject is tracked, the once-a-second look runs in a thread of its own
+    during the frame's mesh, and what it saw arrives with the next frame; closing the front
+    end ends that thread."""
+    looking = []
+    with SubjectFrontEnd() as front:
+        out = []
+        for t, img in scene(tiles, 20, visitor_from=15):  # the look at t = 1 s sees them
+            out.append(front.process(img, t))
+            looking.append(any(th.name.startswith("painvision-look")
+                               for th in threading.enumerate()))
+    counts = [f.n_faces for f in out]
+    assert counts[:16] == [1] * 16 and counts[16:] == [2] * 4, counts
+    assert looking[15] and not looking[0]  # the first look answered at once, in line
+    assert front.scans == 2
+    assert not any(th.name.startswith("painvision-look") for th in threading.enumerate())
+
+
+def test_the_detector_reads_its_own_copy_of_the_frame(tiles):
+    _, img = next(scene(tiles, 1, visitor_from=0))
+    with FaceDetector() as det:
+        for frame in (img, np.ascontiguousarray(img[40:280, 0:240])):  # shrunk, or not
+            for rgb in (False, True):
+                small = det.small(frame, rgb=rgb)
+                assert not np.shares_memory(small, frame)
+        assert sorted(det.detect_small(det.small(img))) == sorted(det.detect(img))
 
 
 def test_the_subject_is_found_again_after_the_mesh_went_to_a_visitor(tiles):
