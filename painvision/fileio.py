@@ -8,7 +8,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-__all__ = ["atomic_output", "atomic_write_text", "move_all", "shown_path"]
+__all__ = ["atomic_output", "atomic_write_text", "make_private_dirs", "move_all",
+           "shown_path"]
 
 
 def _file_mode() -> int:
@@ -28,23 +29,42 @@ _FILE_MODE = _file_mode()
 
 
 @contextmanager
-def atomic_output(path: str | os.PathLike[str]) -> Iterator[Path]:
+def atomic_output(path: str | os.PathLike[str], private: bool = False) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; on success it is renamed onto ``path``
     (with the mode the user's umask gives new files: patient data stays as private as
-    they keep it), on any error it is removed. Readers never see a half-written file."""
+    they keep it), on any error it is removed. Readers never see a half-written file.
+
+    ``private``: a file for this user alone (0600), the folders made for it too (0700):
+    for what the user did not ask to have written, such as a cache of face meshes."""
     target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
+    if private:
+        make_private_dirs(target.parent)
+    else:
+        target.parent.mkdir(parents=True, exist_ok=True)
     fd, name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.",
                                 suffix=".tmp" + target.suffix)
     os.close(fd)
     tmp = Path(name)
     try:
         yield tmp
-        os.chmod(tmp, _FILE_MODE)
+        os.chmod(tmp, 0o600 if private else _FILE_MODE)
         os.replace(tmp, target)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+
+
+def make_private_dirs(folder: str | os.PathLike[str]) -> Path:
+    """``folder`` and its missing parents, those made here for this user alone (0700);
+    folders that exist already are left as they are."""
+    missing = []
+    p = Path(folder)
+    while not p.exists() and p != p.parent:
+        missing.append(p)
+        p = p.parent
+    for d in reversed(missing):
+        d.mkdir(mode=0o700, exist_ok=True)
+    return Path(folder)
 
 
 def atomic_write_text(path: str | os.PathLike[str], text: str) -> Path:

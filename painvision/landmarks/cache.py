@@ -25,7 +25,8 @@ _FRONT_END_VERSION = "mediapipe-0.10.21/facemesh-v1/appearance-v1/rotation-v1"
 
 def default_cache_dir() -> Path:
     """``$PAINVISION_CACHE`` or ``~/.cache/painvision/landmarks``. Landmarks only: no
-    frame is ever written there."""
+    frame is ever written there; the files (0600) and the folders made for them (0700)
+    are readable by this user alone."""
     env = os.environ.get("PAINVISION_CACHE")
     return Path(env) if env else Path.home() / ".cache" / "painvision" / "landmarks"
 
@@ -71,7 +72,7 @@ def cached_track(video: str | os.PathLike[str], cache_dir: str | os.PathLike[str
                                  z["appearance"] if "appearance" in z.files else None), True
     reader = TrackReader(video, stride=stride, options=options, fps=fps, transform=transform)
     tr = concat_tracks(list(reader.chunks()))
-    with atomic_output(f) as tmp:
+    with atomic_output(f, private=True) as tmp:  # face meshes: this user's alone
         np.savez_compressed(tmp, t=tr.t, frame_index=tr.frame_index, landmarks=tr.landmarks,
                             detected=tr.detected, confidence=tr.confidence,
                             n_faces=tr.n_faces, width=tr.width, height=tr.height,

@@ -60,9 +60,14 @@ def test_unbc_layout_is_read(unbc):
 
 
 def test_bench_on_unbc_then_cache_hits(unbc, tmp_path):
-    first = run_accuracy(unbc, ("analytic",), cache_dir=tmp_path, n_boot=50)
-    second = run_accuracy(unbc, ("analytic",), cache_dir=tmp_path, n_boot=50)
+    cache = tmp_path / "cache" / "landmarks"
+    first = run_accuracy(unbc, ("analytic",), cache_dir=cache, n_boot=50)
+    second = run_accuracy(unbc, ("analytic",), cache_dir=cache, n_boot=50)
     assert first["cache_hits"] == 0 and second["cache_hits"] == 2
+    # face meshes of patients: for this user alone, the folders made for them too
+    files = list(cache.glob("*.npz"))
+    assert len(files) == 2 and all(f.stat().st_mode & 0o777 == 0o600 for f in files)
+    assert all(d.stat().st_mode & 0o777 == 0o700 for d in (cache, cache.parent))
     a, b = first["scorers"]["analytic"], second["scorers"]["analytic"]
     assert a["pspi"] == b["pspi"]
     assert a["pspi"]["n"] == 60 and set(a["per_subject"]) == {"042-ll042", "064-ak064"}
