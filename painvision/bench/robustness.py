@@ -26,6 +26,7 @@ Tracks of every run are cached (``landmarks.cache``), so a second run skips Medi
 
 from __future__ import annotations
 
+import math
 import multiprocessing
 import os
 from collections.abc import Callable
@@ -280,7 +281,11 @@ def run_robustness(
 
 
 def _f(v: object, digits: int = 3) -> str:
-    return "-" if v is None else f"{v:.{digits}f}" if isinstance(v, float) else str(v)
+    """A number for the table; ``-`` where there is none (None, or NaN: a Pearson r of a
+    constant series)."""
+    if v is None or (isinstance(v, float) and not math.isfinite(v)):
+        return "-"
+    return f"{v:.{digits}f}" if isinstance(v, float) else str(v)
 
 
 def robustness_markdown(report: dict) -> str:

@@ -45,6 +45,8 @@ def load_weights(path: str | os.PathLike[str]) -> tuple[dict, dict[str, torch.Te
             anything but tensors and strings (refused unread).
     """
     p = Path(path)
+    if p.is_dir():
+        raise WeightsError(f"cannot load weights {p}: it is a folder; give the weights file")
     if not p.is_file():
         raise WeightsError(f"cannot load weights {p}: no such file")
     try:
@@ -58,6 +60,10 @@ def load_weights(path: str | os.PathLike[str]) -> tuple[dict, dict[str, torch.Te
                 f"refusing to load {p}: it holds a Python object that would run code when "
                 f"loaded ({code[1]}); painvision weights are tensors and JSON only: do not "
                 "use this file") from None
+        if _is_torchscript(p):
+            raise WeightsError(
+                f"cannot load weights {p}: it is a TorchScript export (painvision export), "
+                "which runs in other programs; give the weights it was made from") from None
         raise WeightsError(
             f"cannot load weights {p}: damaged, or not a painvision weights file "
             f"({type(exc).__name__}); use the shipped weights or a file written by "
@@ -91,3 +97,14 @@ def load_model(path: str | os.PathLike[str], device: torch.device | str = "cpu"
         why = " ".join(str(exc).split())  # torch's message spans lines: one line here
         raise WeightsError(f"{path}: weights do not fit the model ({why[:300]})") from None
     return model.to(device).eval(), config
+
+
+def _is_torchscript(p: Path) -> bool:
+    """Whether ``p`` is a TorchScript archive: a zip with the model's code inside."""
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(p) as z:
+            return any("/code/" in n for n in z.namelist())
+    except (OSError, zipfile.BadZipFile):
+        return False

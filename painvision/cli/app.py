@@ -8,7 +8,7 @@ import os
 import signal
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Annotated, NoReturn
 
@@ -57,6 +57,26 @@ def _check_output(path: Path | None, option: str, overwrite: bool | None = False
     _check_writable(path, path.parent, option)
 
 
+def _check_distinct(outputs: list[tuple[str, Path | None]], inputs: tuple[Path, ...] = ()
+                    ) -> None:
+    """Before any work: no two outputs are the same file (one would be lost), and no output
+    is a file the command reads (``inputs``: a watch log would be replaced by its own
+    report)."""
+    read = {p.resolve(): p for p in inputs}
+    seen: dict[Path, str] = {}
+    for option, path in outputs:
+        if path is None:
+            continue
+        key = path.resolve()
+        if key in read:
+            raise _fail(f"{option} {path} is the file being read ({read[key]}): choose "
+                        f"another {option}")
+        if key in seen:
+            raise _fail(f"{seen[key]} and {option} are the same file ({path}): give each "
+                        "its own name")
+        seen[key] = option
+
+
 def _check_writable(path: Path, folder: Path, option: str) -> None:
     """``folder``, or the nearest folder above it that exists, takes new files."""
     import tempfile
@@ -83,6 +103,21 @@ def _cannot_write(exc: OSError, target: Path) -> typer.Exit:
     """An output that failed while being written (a disk that filled up): one line that
     names the output (the error itself may name a temporary file, or nothing)."""
     return _fail(f"cannot write {target}: {exc.strerror or exc}", 1)
+
+
+def _finite(value: float | None) -> float | None:
+    """A float option's check beside its range: NaN passes any range, inf an open one."""
+    import math
+
+    if value is not None and not math.isfinite(value):
+        raise typer.BadParameter(f"expected a finite number, got {value}")
+    return value
+
+
+def _pspi_level(value: float) -> float:
+    if not 0 < value <= 16:  # NaN too
+        raise typer.BadParameter(f"expected a PSPI level in (0, 16], got {value}")
+    return value
 
 
 def _version(value: bool) -> None:
@@ -398,9 +433,28 @@ class _Jobs:
         return results
 
 
+def _missing_folders(path: Path) -> list[Path]:
+    """``path`` and those of its parents that do not exist yet, innermost first."""
+    made = []
+    while not path.exists() and path != path.parent:
+        made.append(path)
+        path = path.parent
+    return made
+
+
+def _remove_empty(folders: list[Path]) -> None:
+    """Remove ``folders`` (innermost first), each only while it is an empty folder."""
+    for f in folders:
+        try:
+            f.rmdir()
+        except OSError:  # not empty, already gone, or not ours to remove
+            return
+
+
 def _run_analyses(todo: list, out: Path, kwargs: dict, workers, progress: Progress,
-                  stopped_by: list[int]) -> list[tuple]:
-    """Every video of ``todo``, in ``workers`` or here, under one progress bar."""
+                  stopped_by: list[int], on_interrupt: Callable[[], None]) -> list[tuple]:
+    """Every video of ``todo``, in ``workers`` or here, under one progress bar;
+    ``on_interrupt`` runs once the work has stopped after Ctrl-C or a kill."""
     with progress:
         label = todo[0][0].name if len(todo) == 1 else f"{len(todo)} videos"
         task = progress.add_task(label, total=sum(n for _, n in todo))
@@ -421,6 +475,7 @@ def _run_analyses(todo: list, out: Path, kwargs: dict, workers, progress: Progre
             progress.stop()
             err_console.print("interrupted: the videos not finished have no output files",
                               highlight=False)
+            on_interrupt()
             if workers is None and _command_line:  # MediaPipe ran in this process
                 _exit_now(128 + int(stopped_by[0]))
             raise typer.Exit(128 + int(stopped_by[0])) from None
@@ -528,12 +583,6 @@ def analyze(
     videos = expand_inputs(videos)
     if fhir_out and fhir_out.recorded_at and len(videos) > 1:
         raise _fail("--recorded-at is one recording's start: give it one video at a time")
-    stems: dict[str, Path] = {}
-    for v in videos:
-        if v.stem in stems:
-            raise _fail(f"{v} and {stems[v.stem]} would both write {v.stem}.csv; "
-                        "analyse them into different --out directories")
-        stems[v.stem] = v
     _check_output_folder(out, "--out")
     visuals = Visuals(plot=plot, overlay=overlay, report=report, show_face=show_face)
     if show_face and not overlay:
@@ -541,8 +590,20 @@ def analyze(
                     "image)")
     index = [INDEX_NAME] if report and len(videos) > 1 else []
     extra = (*visuals.suffixes(), *((fhir_out.SUFFIX,) if fhir_out else ()))
-    targets = [out / f"{stem}{ext}" for stem in stems for ext in (".csv", ".json", *extra)]
-    for target in targets + [out / name for name in index]:
+    # every file this run writes, by whom: two videos must not write the same name (a.mp4
+    # and a.mov; a.mp4's a.fhir.json and a.fhir.mp4's), nor a video the overview page
+    owners: dict[str, Path | None] = dict.fromkeys(index)
+    for v in videos:
+        for ext in (".csv", ".json", *extra):
+            name = f"{v.stem}{ext}"
+            if name in owners:
+                other = owners[name]
+                raise _fail(f"{v} and {other if other is not None else 'the overview page'} "
+                            f"would both write {name}; analyse them into different --out "
+                            "directories")
+            owners[name] = v
+    targets = [out / name for name in owners]
+    for target in targets:
         if target.is_dir():
             raise _fail(f"{target} is a folder: it is where an output file goes")
         if target.exists() and not overwrite:
@@ -578,7 +639,11 @@ def analyze(
             failures += 1
             continue
         todo.append((v, max(-(-info.frame_count // stride), 1)))
-    made_out = not out.exists()
+    made = _missing_folders(out)
+
+    def discard_made() -> None:  # folders made for this run, if nothing came of it
+        _remove_empty(made)
+
     if todo:
         try:
             out.mkdir(parents=True, exist_ok=True)
@@ -615,7 +680,7 @@ def analyze(
 
     previous = {s: signal.signal(s, on_stop) for s in (signal.SIGTERM, signal.SIGHUP)}
     try:
-        found = _run_analyses(todo, out, kwargs, workers, progress, stopped_by)
+        found = _run_analyses(todo, out, kwargs, workers, progress, stopped_by, discard_made)
     finally:
         for s, h in previous.items():
             signal.signal(s, h)
@@ -669,8 +734,7 @@ def analyze(
         if not quiet:
             out_console.print(f"wrote {path}", highlight=False)
     if failures:
-        if made_out and out.is_dir() and not any(out.iterdir()):
-            out.rmdir()  # made for this run, and nothing came of it
+        discard_made()
         raise typer.Exit(1)
 
 
@@ -694,15 +758,19 @@ def synth(
     subjects: Annotated[int, typer.Option(
         min=1, help="Synthetic subjects (held-out ones included).")] = 8,
     minutes: Annotated[float, typer.Option(
-        min=0.01, help="Total minutes, shared by the subjects.")] = 4.0,
+        min=0.01, max=10_000.0, callback=_finite,
+        help="Total minutes, shared by the subjects.")] = 4.0,
     render: Annotated[bool, typer.Option(
         help="Rendered videos (photos warped, camera degradations) instead of landmark "
              "sequences.")] = False,
     seed: Annotated[int, typer.Option(help="Everything is a function of the seed.")] = 0,
-    heldout: Annotated[float, typer.Option(min=0.0, max=1.0, help="Share of subjects in the "
-                                           "held-out benchmark split (1: only held-out).")] = 0.25,
-    fps: Annotated[float, typer.Option(min=1.0, max=120.0, help="Frame rate.")] = 25.0,
-    clip_seconds: Annotated[float, typer.Option(min=1.0, help="Longest clip.")] = 30.0,
+    heldout: Annotated[float, typer.Option(
+        min=0.0, max=1.0, callback=_finite,
+        help="Share of subjects in the held-out benchmark split (1: only held-out).")] = 0.25,
+    fps: Annotated[float, typer.Option(min=1.0, max=120.0, callback=_finite,
+                                       help="Frame rate.")] = 25.0,
+    clip_seconds: Annotated[float, typer.Option(min=1.0, callback=_finite,
+                                                help="Longest clip.")] = 30.0,
     size: Annotated[str, typer.Option(help="Frame size WIDTHxHEIGHT.")] = "480x360",
     workers: Annotated[int, typer.Option(min=1, help="Worker processes.")] = os.cpu_count() or 1,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
@@ -750,7 +818,7 @@ def train(
                                         "validation subjects).")] = 40,
     steps: Annotated[int, typer.Option(min=1, help="Batches per epoch.")] = 50,
     folds: Annotated[int, typer.Option(min=0, help="Subject-grouped cross-validation folds "
-                                       "(0: none).")] = 0,
+                                       "(0: none; else at least 2).")] = 0,
     model: Annotated[str, typer.Option(help="Model variant.")] = "tcn_small",
     device: Annotated[str, typer.Option(help="auto | cpu | cuda.")] = "auto",
     seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
@@ -769,6 +837,8 @@ def train(
     from painvision.device import resolve_device
     from painvision.fileio import atomic_write_text
 
+    if folds == 1:
+        raise _fail("--folds must be 0 (no cross-validation) or at least 2")
     report_path = out.with_name(out.stem + ".report.json")
     _check_output(out, "--out", overwrite)
     _check_output(report_path, "--out", overwrite)
@@ -836,6 +906,7 @@ def export(
     from painvision.classifier.export import export_model
     from painvision.classifier.scorer import default_weights_path
 
+    _check_distinct([("--out", out)], inputs=(weights or default_weights_path(),))
     _check_output(out, "--out", overwrite)
     _check_output(Path(f"{out}.json"), "--out", overwrite)  # the description beside it
     try:
@@ -845,16 +916,19 @@ def export(
     out_console.print(f"wrote {path} and {path}.json", highlight=False)
 
 
-def parse_seconds(value: str, name: str) -> float:
-    """``"0.5"`` or ``"0.5s"`` -> 0.5."""
+def parse_seconds(value: str, name: str, positive: bool = False) -> float:
+    """``"0.5"`` or ``"0.5s"`` -> 0.5 (finite, >= 0; > 0 with ``positive``)."""
+    import math
+
     v = value.strip().lower().removesuffix("s")
     try:
         out = float(v)
     except ValueError:
         raise typer.BadParameter(f"expected seconds such as 0.5 or 0.5s, "
                                  f"got {value!r}", param_hint=name) from None
-    if not out >= 0:
-        raise typer.BadParameter(f"expected seconds >= 0, got {value!r}", param_hint=name)
+    if not (math.isfinite(out) and (out > 0 if positive else out >= 0)):
+        raise typer.BadParameter(f"expected a number of seconds {'> 0' if positive else '>= 0'}"
+                                 f", got {value!r}", param_hint=name)
     return out
 
 
@@ -878,7 +952,8 @@ def watch(
     realtime: Annotated[bool, typer.Option(
         "--realtime", help="Play a video file at its own pace, as a camera would.")] = False,
     every: Annotated[str, typer.Option(
-        "--every", help="Seconds between reading lines (events are always written).")] = "0.5",
+        "--every", metavar="SECONDS",
+        help="Seconds between reading lines (events are always written).")] = "0.5",
     out: Annotated[Path | None, typer.Option(
         "--out", help="Also write the JSON lines to this file.")] = None,
     append: Annotated[bool, typer.Option(
@@ -887,20 +962,22 @@ def watch(
         "--quiet", "-q", help="No JSON lines on stdout.")] = False,
     serve: Annotated[str | None, typer.Option(
         "--serve", help="HOST:PORT for the local HTTP feed (/healthz, /v1/latest, "
-                        "/v1/events); 127.0.0.1 unless a host is given.")] = None,
+                        "/v1/status, /v1/events); 127.0.0.1 unless a host is given.")] = None,
     warmup: Annotated[str, typer.Option(
-        "--warmup", help="Seconds of the patient's face that set the automatic neutral.")
+        "--warmup", metavar="SECONDS",
+        help="Seconds of the patient's face that set the automatic neutral.")
     ] = "10",
     calibrate: Annotated[str | None, typer.Option(
-        "--calibrate", help="Instead: the first SECONDS show the patient at rest.")] = None,
+        "--calibrate", metavar="SECONDS",
+        help="Instead: the first SECONDS show the patient at rest.")] = None,
     scorer: Annotated[str, typer.Option(
         "--scorer", help="combined (default: an alarm needs PSPI and pain_prob, which tells "
                          "pain from laughing, yawning, crying...), analytic (PSPI alone) "
                          "or model.")] = "combined",
-    evidence: Annotated[float, typer.Option(
-        "--evidence", min=0.0, max=1.0,
+    evidence: Annotated[float | None, typer.Option(
+        "--evidence", min=0.0, max=1.0, callback=_finite,
         help="Smoothed pain_prob needed, beside the PSPI threshold, for an episode to start "
-             "(scorers with pain_prob).")] = 0.6,  # AlertPolicy's default (tested)
+             "(scorers with pain_prob; default 0.6).", show_default=False)] = None,
     weights: Annotated[Path | None, typer.Option(
         "--weights", help="Weights of the scorer: pain-evidence JSON for combined, model "
                           "weights for model (default: the shipped ones).",
@@ -909,15 +986,17 @@ def watch(
         "--device", help="For the model: auto (the CPU: faster one frame at a time), cpu, "
                          "cuda (an error where there is no CUDA).")] = "auto",
     threshold: Annotated[float, typer.Option(
-        "--threshold", help="Smoothed PSPI at which an episode starts.")] = 3.0,
+        "--threshold", callback=_pspi_level,
+        help="Smoothed PSPI at which an episode starts.")] = 3.0,
     refractory: Annotated[str, typer.Option(
-        "--refractory", help="Pain returning within SECONDS of an offset is the same "
-                             "episode resuming (still announced at once).")] = "30",
+        "--refractory", metavar="SECONDS",
+        help="Pain returning within SECONDS of an offset is the same episode resuming "
+             "(still announced at once).")] = "30",
     bed_region: Annotated[str | None, typer.Option(
         "--bed-region", help="X0,Y0,X1,Y1 (shares of the image): only a face centred "
                              "there can be the patient.")] = None,
     max_faces: Annotated[int, typer.Option(
-        "--max-faces", min=1, max=10, help="Faces meshed per frame. 1: the patient alone, "
+        "--max-faces", min=1, max=8, help="Faces meshed per frame. 1: the patient alone, "
                                            "visitors looked for about once a second (fastest); "
                                            "more: every face on every frame.")] = 1,
     notify: Annotated[str | None, typer.Option(
@@ -965,14 +1044,18 @@ def watch(
     opencv_one_thread()
     spec = parse_source(source)
     every_s = parse_seconds(every, "--every")
+    if evidence is not None and scorer == "analytic":
+        raise _fail("--evidence is a pain_prob level: the analytic scorer gives none "
+                    "(use --scorer combined or model)")
+    evidence = AlertPolicy.evidence_threshold if evidence is None else evidence
     policy = AlertPolicy(onset_threshold=threshold,
                          offset_threshold=min(AlertPolicy.offset_threshold, threshold),
                          refractory_s=parse_seconds(refractory, "--refractory"),
                          evidence_threshold=evidence,
                          evidence_offset=min(AlertPolicy.evidence_offset, evidence))
-    neutral_policy = NeutralPolicy(warmup_s=parse_seconds(warmup, "--warmup"))
-    neutral: str | float = "auto" if calibrate is None else parse_seconds(calibrate,
-                                                                           "--calibrate")
+    neutral_policy = NeutralPolicy(warmup_s=parse_seconds(warmup, "--warmup", positive=True))
+    neutral: str | float = "auto" if calibrate is None else parse_seconds(
+        calibrate, "--calibrate", positive=True)
     bind = parse_bind(serve) if serve else None
     if bind is not None:  # before anything is opened or written
         require("serve", "watch --serve")
@@ -1000,9 +1083,17 @@ def watch(
     server = LocalServer(hub, *bind, token=token) if hub is not None and bind is not None \
         else None
     stop = StopFlag()
-    stdout_sink = None if quiet else JsonLines(
-        sys.stdout, on_closed=lambda: stop.request("output_closed"),  # `watch ... | head`
-        name="standard output")
+    others = out is not None or server is not None or notifier is not None
+
+    def stdout_closed() -> None:  # `watch ... | head`
+        if not others:
+            stop.request("output_closed")  # nothing else to monitor for
+        else:
+            err_console.print("[bold yellow]warning:[/] standard output was closed; "
+                              "monitoring goes on for the other outputs", highlight=False)
+
+    stdout_sink = None if quiet else JsonLines(sys.stdout, on_closed=stdout_closed,
+                                               name="standard output")
     sinks = [] if stdout_sink is None else [stdout_sink]
 
     def on_signal(signum: int, _frame: object) -> None:
@@ -1010,11 +1101,12 @@ def watch(
 
     previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
     log = None
+    undelivered: list[int] = []  # events left in the outbox when the notifier closed
     try:
         if server is not None:
             server.start()
             err_console.print(f"serving on http://{server.host}:{server.port} "
-                              "(/healthz, /v1/latest, /v1/events)", highlight=False)
+                              "(/healthz, /v1/latest, /v1/status, /v1/events)", highlight=False)
         if out is not None:
             try:
                 out.parent.mkdir(parents=True, exist_ok=True)
@@ -1042,12 +1134,12 @@ def watch(
                 closing.callback(hub.close)
             if notifier is not None:
                 closing.callback(notifier.outbox.close)
-                closing.callback(notifier.close)
+                closing.callback(lambda: undelivered.append(notifier.close()))
     err_console.print(f"stopped ({summary.stopped_by}): {summary.frames} frames, "
                       f"{summary.episodes} episode(s), {summary.camera_lost} camera loss(es)",
                       highlight=False)
     neutral_state = monitor.status()["neutral"]
-    if not neutral_state["ready"] and summary.frames:
+    if not neutral_state["ready"] and summary.frames and summary.stopped_by != "output_closed":
         # nothing was scored: say so, rather than let "0 episode(s)" read as "no pain"
         err_console.print(
             f"[bold yellow]warning:[/] the stream ended before the neutral was calibrated "
@@ -1059,6 +1151,8 @@ def watch(
         raise _cannot_write(log_sink.error, out)
     if stdout_sink is not None and stdout_sink.error is not None:
         raise _cannot_write(stdout_sink.error, Path("standard output"))
+    if any(undelivered):  # said above, in the notifier's warning
+        raise typer.Exit(1)
 
 
 def _close_quietly(stream) -> None:
@@ -1129,6 +1223,7 @@ def report_cmd(
     from painvision.report.outputs import write_watch_report
 
     html_path = out if out is not None else log.with_suffix(".html")
+    _check_distinct([("--out", html_path), ("--plot", plot)], inputs=(log,))
     _check_output(html_path, "--out", overwrite,
                   advice="pass --overwrite to replace it or choose another --out")
     _check_output(plot, "--plot", overwrite,
@@ -1144,7 +1239,8 @@ def report_cmd(
                       "loss(es)", highlight=False)
 
 
-bench_app = typer.Typer(help="Benchmarks: accuracy on labelled data, latency per stage.",
+bench_app = typer.Typer(help="Benchmarks: accuracy on labelled data, robustness to "
+                             "camera problems, latency per stage.",
                         no_args_is_help=True)
 app.add_typer(bench_app, name="bench")
 
@@ -1191,6 +1287,7 @@ _Overwrite = Annotated[bool, typer.Option(help="Replace existing --json or --mar
 
 
 def _check_reports(json_out: Path | None, md_out: Path | None, overwrite: bool) -> None:
+    _check_distinct([("--json", json_out), ("--markdown", md_out)])
     _check_output(json_out, "--json", overwrite)
     _check_output(md_out, "--markdown", overwrite)
 
@@ -1219,11 +1316,14 @@ def bench_accuracy(
     require("bench", "painvision bench accuracy", needs=("sklearn", "scipy"))
     from painvision.bench.accuracy import accuracy_markdown, run_accuracy
     from painvision.datasets import load_dataset
+    from painvision.device import check_device_name, require_torch_device
     from painvision.scoring import SCORERS
 
     chosen = _pick_names(scorer, SCORERS, "scorer")
     _check_reports(json_out, md_out, overwrite)
     try:  # a dataset that is not one, or an empty split: one line before any work
+        check_device_name(device)  # checked whichever scorers run, as analyze does
+        require_torch_device(device, "model" if "model" in chosen else chosen[0])
         if not load_dataset(dataset, split):
             raise _fail(f"{dataset}: no clips" + (f" in split {split!r}" if split else ""))
     except PainVisionError as exc:
@@ -1249,8 +1349,9 @@ def bench_robustness(
     clips_per_subject: Annotated[int, typer.Option(min=1, help="Clips of each subject.")] = 1,
     split: Annotated[str | None, typer.Option(help="Only this split (train | heldout).",
                                               show_default=False)] = None,
-    burst: Annotated[float, typer.Option(min=0.5, help="Seconds of each clean and each "
-                                         "corrupted stretch.")] = 6.0,
+    burst: Annotated[float, typer.Option(
+        min=0.5, callback=_finite,
+        help="Seconds of each clean and each corrupted stretch.")] = 6.0,
     workers: Annotated[int, typer.Option(min=1, help="Processes for MediaPipe.")
     ] = os.cpu_count() or 1,
     json_out: _JsonOut = None,
@@ -1288,7 +1389,9 @@ def bench_robustness(
 
 @bench_app.command("latency")
 def bench_latency(
-    videos: Annotated[list[Path], typer.Argument(help="Video(s) to time.", show_default=False)],
+    videos: Annotated[list[Path], typer.Argument(
+        help="Video(s) to time: files, folders of videos, or folders of frame images.",
+        show_default=False)],
     sizes: Annotated[str, typer.Option(
         help="Sizes to time each video at, comma-separated: native, or a height such as "
              "480p, 1080p, 2160p (the video rescaled into a temporary file in a private "
@@ -1305,8 +1408,9 @@ def bench_latency(
     """Throughput against the honest floor (OpenCV + MediaPipe alone), per stage and size."""
     from painvision.bench.latency import latency_markdown, parse_sizes, run_latency
     from painvision.device import resolve_device
-    from painvision.io.video import probe_video
+    from painvision.io.video import expand_inputs, probe_video
 
+    videos = expand_inputs(videos)  # a folder of videos stands for them, as in analyze
     try:
         chosen = parse_sizes(sizes)
         for v in videos:

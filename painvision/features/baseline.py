@@ -23,6 +23,8 @@ from painvision.features.geometry import SIGNAL_NAMES
 __all__ = ["Baseline", "estimate_baseline", "signal_mode"]
 
 _MIN_AUTO_FRAMES = 10
+#: A known neutral stretch must hold this many usable frames (0.2 s at 25 fps).
+MIN_NEUTRAL_FRAMES = 5
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,6 +109,12 @@ def estimate_baseline(
                 f"no usable face in the neutral stretch {start:g}-{end:g} s (no face, head "
                 "turned, or too dark, blurred or covered to read: see the CSV's "
                 "quality_flags); choose seconds where the face is clearly visible and at rest"
+            )
+        if sel.sum() < MIN_NEUTRAL_FRAMES:
+            raise InputError(
+                f"the neutral stretch {start:g}-{end:g} s has {int(sel.sum())} usable "
+                f"frame(s); at least {MIN_NEUTRAL_FRAMES} are needed, or one frame's mesh "
+                "jitter becomes the baseline: give a longer stretch"
             )
         return Baseline(np.median(sig[sel], axis=0).astype(np.float32), "neutral_range",
                         int(sel.sum()), (float(start), float(end)))

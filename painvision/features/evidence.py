@@ -154,6 +154,9 @@ class PainEvidence:
             where = "the shipped pain evidence"
         else:
             p = Path(path)
+            if p.is_dir():
+                raise WeightsError(f"pain evidence weights {p}: it is a folder; give the "
+                                   "JSON file")
             if not p.is_file():
                 raise WeightsError(f"pain evidence weights not found: {p}")
             where = str(p)

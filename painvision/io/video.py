@@ -84,13 +84,15 @@ def loop_video(src: str | os.PathLike[str], out: str | os.PathLike[str], loops: 
 
 def expand_inputs(paths: list[Path]) -> list[Path]:
     """The videos named by ``paths``: a file is itself; a folder holding video files
-    (``VIDEO_EXTENSIONS``, not recursive) stands for them, in name order; any other folder
-    is one video given as a sequence of frame images."""
+    (``VIDEO_EXTENSIONS``, not recursive, hidden files such as macOS's ``._clip.mp4``
+    left out) stands for them, in name order; any other folder is one video given as a
+    sequence of frame images."""
     out: list[Path] = []
     for p in map(Path, paths):
         if p.is_dir():
             videos = sorted(f for f in p.iterdir()
-                            if f.is_file() and f.suffix.lower() in VIDEO_EXTENSIONS)
+                            if f.is_file() and f.suffix.lower() in VIDEO_EXTENSIONS
+                            and not f.name.startswith("."))
             out += videos or [p]
         else:
             out.append(p)
@@ -104,7 +106,8 @@ def image_files(folder: str | os.PathLike[str]) -> list[Path]:
         VideoError: the folder holds no image frames.
     """
     p = Path(folder)
-    files = sorted(f for f in p.iterdir() if f.suffix.lower() in IMAGE_EXTENSIONS)
+    files = sorted(f for f in p.iterdir()
+                   if f.suffix.lower() in IMAGE_EXTENSIONS and not f.name.startswith("."))
     if not files:
         raise VideoError(f"cannot open {p}: a directory with no image frames; expected a "
                          f"video file or a folder of {'/'.join(IMAGE_EXTENSIONS)} frames")
@@ -165,6 +168,8 @@ def _mp4_problem(p: Path, opened: bool) -> str | None:
             fh.seek(pos)
             head = fh.read(16)
             if len(head) < 8:  # a few bytes of padding, after a video that opened
+                if pos == 0:
+                    return None  # too short to be an MP4/MOV file at all
                 return None if opened else ("the file is truncated (it ends inside a box "
                                             "header); copy it again")
             n, kind = struct.unpack_from(">I4s", head)

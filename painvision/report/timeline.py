@@ -340,8 +340,11 @@ class Timeline:
             text = p.read_text(encoding="utf-8")
         except FileNotFoundError:
             raise InputError(f"cannot read {p}: no such file") from None
-        except (OSError, UnicodeDecodeError) as exc:
-            raise InputError(f"cannot read {p}: {exc}") from None
+        except UnicodeDecodeError:
+            raise InputError(f"cannot read {p}: not a text file; expected the JSON lines of "
+                             "`painvision watch --out`") from None
+        except OSError as exc:
+            raise InputError(f"cannot read {p}: {exc.strerror or exc}") from None
         records = []
         for k, line in enumerate(text.splitlines(), 1):
             if not line.strip():
@@ -356,12 +359,32 @@ class Timeline:
             if not isinstance(rec, dict) or rec.get("kind") not in ("reading", "event"):
                 raise InputError(f"{p}:{k}: not a watch record (no kind reading/event); "
                                  "expected the output of `painvision watch --out`")
+            aus = rec.get("aus")
+            numbers = [(key, rec.get(key)) for key in _NUMBERS] + (
+                [(f"aus.{n}", v) for n, v in aus.items()] if isinstance(aus, dict) else [])
+            for key, v in numbers:
+                if v is not None and not _plain_number(v):
+                    raise InputError(f"{p}:{k}: {key} is {v!r}, not a number that a watch "
+                                     "writes; expected the output of `painvision watch --out`")
             records.append(rec)
         readings = [r for r in records if r["kind"] == "reading"]
         if not readings:
             raise InputError(f"{p}: no readings; expected the output of `painvision watch "
                              "--out` (a watch that ran for at least one frame)")
-        return _from_records(records, p.name)
+        try:
+            return _from_records(records, p.name)
+        except (TypeError, ValueError, OverflowError, AttributeError) as exc:
+            raise InputError(f"{p}: a damaged watch log ({exc})") from None
+
+
+#: The numbers of a watch record, each absent, null or a finite number.
+_NUMBERS = ("t", "wall", "started_s", "pspi", "pain_prob", "episode")
+
+
+def _plain_number(v: object) -> bool:
+    """A JSON number as a watch writes it: finite, and within the clock's range."""
+    return (isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
+            and abs(v) < 1e11)
 
 
 def _meta_of_summary(summary: dict) -> dict:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import json
 import logging
+import math
 import multiprocessing as mp
 import os
 import shutil
@@ -25,6 +26,12 @@ from painvision.synth.sequence import write_labels
 logger = logging.getLogger(__name__)
 
 __all__ = ["ClipJob", "SynthConfig", "plan_clips", "write_dataset"]
+
+
+#: The most minutes one dataset may hold (about a week of video).
+MAX_MINUTES = 10_000.0
+#: The least time each subject gets: a second of frames to label.
+MIN_SUBJECT_S = 1.0
 
 
 @dataclass(frozen=True)
@@ -54,10 +61,17 @@ class SynthConfig:
     size: tuple[int, int] = (480, 360)
 
     def __post_init__(self) -> None:
+        for name in ("minutes", "heldout_share", "fps", "clip_s"):
+            if not math.isfinite(getattr(self, name)):
+                raise InputError(f"{name} must be a finite number, got {getattr(self, name)}")
         if self.subjects < 1:
             raise InputError(f"subjects must be >= 1, got {self.subjects}")
-        if not self.minutes > 0:
-            raise InputError(f"minutes must be > 0, got {self.minutes}")
+        if not 0 < self.minutes <= MAX_MINUTES:
+            raise InputError(f"minutes must be in (0, {MAX_MINUTES}], got {self.minutes:g}")
+        if self.minutes * 60.0 / self.subjects < MIN_SUBJECT_S:
+            raise InputError(f"{self.minutes:g} minutes shared by {self.subjects} subjects "
+                             f"gives each less than {MIN_SUBJECT_S:g} s: give more minutes "
+                             "or fewer subjects")
         if not 0 <= self.heldout_share <= 1:
             raise InputError(f"heldout share must be in [0, 1], got {self.heldout_share}")
         if self.fps <= 0 or self.clip_s < 1:

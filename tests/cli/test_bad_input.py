@@ -195,6 +195,8 @@ BAD_VIDEOS = {
                     "a directory with no image frames"),
     "a non-video file": (lambda d: _file(d, "notes.mp4", b"this is not a video\n"),
                          "not a video that FFmpeg can decode"),
+    "a few bytes of text": (lambda d: _file(d, "hello.mp4", b"hello\n"),
+                            "not a video that FFmpeg can decode"),
     "a zero-byte file": (lambda d: _file(d, "empty.mp4", b""), "the file is empty"),
     "a truncated MP4": (lambda d: _cut(d, _small(d), "cut.mp4"), "the file is truncated"),
     "a truncated MP4 with its index first": (
@@ -295,9 +297,22 @@ _SAMPLES = str(SAMPLE.parent)
     (["report", "{kept}", "--plot", "/proc/x.png"], "cannot write --plot"),
     (["train", _SAMPLES, "--out", "{d}/m.pt"], "m.report.json exists"),
     (["synth", "--out", "/proc/x"], "cannot write --out /proc/x"),
+    (["report", "{kept}", "--out", "{kept}", "--overwrite"], "is the file being read"),
+    (["report", "{kept}", "--out", "{d}/p.html", "--plot", "{d}/p.html"],
+     "--out and --plot are the same file"),
+    (["bench", "accuracy", _SAMPLES, "--json", "{d}/r", "--markdown", "{d}/r"],
+     "--json and --markdown are the same file"),
+    (["export", "--format", "onnx", "--out", "{d}/w.pt", "--weights", "{d}/w.pt",
+      "--overwrite"], "is the file being read"),
+    (["train", _SAMPLES, "--out", "{d}/n.pt", "--folds", "1"], "--folds must be 0"),
+    (["synth", "--out", "{d}/s", "--subjects", "1000", "--minutes", "0.01"],
+     "gives each less than 1 s"),
 ], ids=["bench json exists", "bench markdown unwritable", "bench empty split",
         "bench unknown split", "export description exists", "report into a folder",
-        "report plot unwritable", "train report exists", "synth unwritable"])
+        "report plot unwritable", "train report exists", "synth unwritable",
+        "report over its own log", "report page and plot one file",
+        "bench json and markdown one file", "export over its weights", "train one fold",
+        "synth subjects without time"])
 def test_outputs_are_checked_before_any_work_and_nothing_is_replaced(tmp_path, args, message):
     """Every command checks where it will write before it works (a benchmark or a
     training run does not end in a write error), and replaces no file of the user's: the
@@ -310,6 +325,59 @@ def test_outputs_are_checked_before_any_work_and_nothing_is_replaced(tmp_path, a
     res = run(*(a.format(kept=kept, d=tmp_path) for a in args))
     _fails_cleanly(res, 2, message)
     assert {p: p.read_text() for p in _files(tmp_path)} == before
+
+
+@pytest.mark.parametrize("names, extra, clash", [
+    (["index.mp4", "b.mp4"], ["--report"], "index.mp4 and the overview page would both "
+                                           "write index.html"),
+    (["a.mp4", "a.fhir.mp4"], ["--fhir", "--patient-ref", "Patient/1"],
+     "would both write a.fhir.json"),
+    (["a.mp4", "a.mov"], [], "would both write a.csv"),
+], ids=["the overview page", "a FHIR bundle", "one stem"])
+def test_two_videos_never_write_the_same_file(tmp_path, faces, names, extra, clash):
+    """Outputs of one run that would replace each other are refused before any work."""
+    videos = [_video(tmp_path / n, faces[:2]) for n in names]
+    before = _files(tmp_path)
+    res = run("analyze", *map(str, videos), "--out", str(tmp_path / "out"), *extra)
+    _fails_cleanly(res, 2, clash)
+    assert _files(tmp_path) == before
+
+
+def test_hidden_files_in_a_folder_are_not_videos(tmp_path, faces):
+    """A folder copied from a Mac holds ``._clip.mp4`` beside ``clip.mp4``."""
+    (tmp_path / "clips").mkdir()
+    _video(tmp_path / "clips" / "clip.mp4", faces[:2])
+    (tmp_path / "clips" / "._clip.mp4").write_bytes(b"\x00\x05\x16\x07 resource fork")
+    res = run("analyze", str(tmp_path / "clips"), "--out", str(tmp_path / "out"), "-q")
+    assert res.returncode == 0, res.stderr
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["clip.csv", "clip.json"]
+
+
+def test_a_neutral_stretch_of_one_frame_is_refused(tmp_path, faces):
+    video = _video(tmp_path / "v.mp4", faces[:8])
+    res = run("analyze", str(video), "--out", str(tmp_path / "out"), "--neutral", "0:0.01")
+    _fails_cleanly(res, 1, "has 1 usable frame(s); at least 5 are needed")
+    assert not (tmp_path / "out").exists()
+
+
+def test_interrupted_before_any_output_leaves_no_folder_it_made(tmp_path):
+    """Ctrl-C during the first video: the --out folders this run made go with it."""
+    out = tmp_path / "a" / "b" / "out"
+    proc = _start("analyze", str(SAMPLE), "--out", str(out), "--scorer", "analytic",
+                  env={"TTY_COMPATIBLE": "1", "COLUMNS": "120"})
+    os.set_blocking(proc.stderr.fileno(), False)
+    seen = bytearray()
+
+    def analysing() -> bool:
+        seen.extend(proc.stderr.read() or b"")
+        done = re.findall(rb"(\d+)/400", bytes(seen))
+        return bool(done) and int(done[-1]) >= 25
+
+    _until(analysing, proc, "frames analysed")
+    proc.send_signal(signal.SIGINT)
+    proc.communicate(timeout=120)
+    assert proc.returncode == 130
+    assert list(tmp_path.iterdir()) == []
 
 
 # --- weights ----------------------------------------------------------------------------
@@ -355,11 +423,24 @@ def _pickled_code(d: Path) -> Path:
     return d / "w.pt"
 
 
+def _folder(d: Path) -> Path:
+    (d / "weights").mkdir()
+    return d / "weights"
+
+
+def _torchscript(d: Path) -> Path:
+    run("export", "--format", "torchscript", "--out", str(d / "ts.pt"))
+    assert (d / "ts.pt").is_file()
+    return d / "ts.pt"
+
+
 @pytest.mark.parametrize("make, message", [
     (_corrupt, "damaged, or not a painvision weights file"),
     (_newer, "in format 'painvision-weights/2', from a newer painvision"),
     (_pickled_code, "refusing to load"),
-], ids=["corrupt", "a newer version", "a pickle carrying code"])
+    (_folder, "it is a folder; give the weights file"),
+    (_torchscript, "it is a TorchScript export"),
+], ids=["corrupt", "a newer version", "a pickle carrying code", "a folder", "TorchScript"])
 def test_weights_that_cannot_be_used_are_refused_in_one_line(tmp_path, faces, make, message):
     pytest.importorskip("torch")
     video = _video(tmp_path / "v.mp4", faces[:2])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -80,3 +81,17 @@ def test_report_of_a_watch_log(short_clip, tmp_path):
     res = run("report", str(bad))
     assert res.returncode != 0 and "Traceback" not in res.stderr
     assert "not a JSON line" in res.stderr and len(res.stderr.strip().splitlines()) == 1
+    # a damaged number in a real log: its line, in one line of error
+    lines = log.read_text().splitlines()
+    for damage in ('"t":"abc"', '"t":NaN', '"t":1e308', '"wall":[1]'):
+        first = json.loads(lines[1])
+        key = damage.split(":")[0].strip('"')
+        first.pop(key, None)
+        bad.write_text("\n".join([lines[0], json.dumps(first)[:-1] + "," + damage + "}",
+                                   *lines[2:]]) + "\n")
+        res = run("report", str(bad), "--out", str(tmp_path / "bad.html"))
+        assert res.returncode == 2 and "Traceback" not in res.stderr, res.stderr
+        assert res.stderr.startswith(f"error: {bad}:2: {key} is "), res.stderr
+        assert len(res.stderr.strip().splitlines()) == 1
+    res = run("report", str(short_clip), "--out", str(tmp_path / "v.html"))  # binary
+    assert res.returncode == 2 and "not a text file" in res.stderr

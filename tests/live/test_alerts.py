@@ -141,9 +141,11 @@ def test_alarm_series_matches_the_state_machine():
 
 
 def test_watch_default_gate_is_the_policy_default():
-    import inspect
+    """``watch`` without --evidence uses the policy's gate, and its help says which."""
+    from typer.testing import CliRunner
 
-    from painvision.cli.app import watch
+    from painvision.cli.app import app
 
-    default = inspect.signature(watch).parameters["evidence"].default
-    assert default == AlertPolicy().evidence_threshold
+    res = CliRunner().invoke(app, ["watch", "--help"], env={"COLUMNS": "200"})
+    help_text = " ".join(res.output.split())
+    assert f"default {AlertPolicy().evidence_threshold:g})" in help_text, help_text

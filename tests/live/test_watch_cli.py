@@ -218,6 +218,17 @@ def test_bad_invocations_fail_in_one_line(tmp_path, episode_clip):
     assert res.returncode == 2 and "is a folder" in res.stderr
     res = run(str(episode_clip), "--out", str(tmp_path))
     assert res.returncode == 2 and "is a folder" in res.stderr
+    # option values are checked under the option's own name, with their whole range
+    for args, said in [(["--threshold", "0"], "expected a PSPI level in (0, 16]"),
+                       (["--threshold", "nan"], "expected a PSPI level in (0, 16]"),
+                       (["--evidence", "nan"], "expected a finite number"),
+                       (["--warmup", "0"], "expected a number of seconds > 0"),
+                       (["--calibrate", "inf"], "expected a number of seconds > 0"),
+                       (["--scorer", "analytic", "--evidence", "0.5"],
+                        "the analytic scorer gives none")]:
+        res = run(str(episode_clip), *args)
+        assert res.returncode == 2 and said in res.stderr, (args, res.stderr)
+        assert "Traceback" not in res.stderr and "policy" not in res.stderr
 
 
 @pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs Linux's /dev/full")
@@ -242,6 +253,25 @@ def test_a_video_shorter_than_the_warmup_says_nothing_was_scored(episode_clip):
     assert "--warmup asks for 60 s): no frame was scored" in res.stderr
     readings = [json.loads(x) for x in res.stdout.splitlines()]
     assert all(r.get("pspi") is None for r in readings if r["kind"] == "reading")
+
+
+def test_a_closed_stdout_does_not_stop_the_other_outputs(episode_clip, tmp_path):
+    """`watch ... --out F | head`: stdout's reader goes away, the monitoring and --out go
+    on to the end of the video, with a warning."""
+    out = tmp_path / "night.jsonl"
+    proc = start(str(episode_clip), "--out", str(out), "--calibrate", "4")
+    try:
+        json.loads(proc.stdout.readline())
+        proc.stdout.close()
+        proc.wait(timeout=120)
+    finally:
+        proc.kill()
+    stderr = proc.stderr.read()
+    assert proc.returncode == 0 and "Traceback" not in stderr
+    assert "standard output was closed; monitoring goes on" in stderr
+    assert "stopped (end_of_video)" in stderr
+    records = [json.loads(x) for x in out.read_text().splitlines()]
+    assert [r["type"] for r in events_of(records)][-3:] == ["onset", "offset", "stopped"]
 
 
 def test_a_closed_stdout_stops_it_quietly(episode_clip):
