@@ -167,6 +167,45 @@ def opencv_one_thread() -> None:
     cv2.setNumThreads(1)
 
 
+def _stage_head(stem: str) -> str:
+    """The start of the hidden folder's name a video's outputs are written into before
+    they are moved into place: its stem and this host; the process id follows
+    (``.<stem>.<host>.<pid>.<random>.tmp``), so that a folder left by a run that was
+    killed outright (SIGKILL, out of memory) can be told from one in use."""
+    import socket
+
+    host = "".join(c for c in socket.gethostname() if c.isalnum() or c in "-_") or "host"
+    return f".{stem}.{host}."
+
+
+def _sweep_stale(out: Path, stems: list[str]) -> list[Path]:
+    """Remove the hidden folders in ``out`` that runs on this host left for these stems
+    when they were killed outright; a folder whose process still runs is left alone."""
+    import glob
+    import shutil
+
+    removed = []
+    for stem in stems:
+        head = _stage_head(stem)
+        for d in out.glob(glob.escape(head) + "*.tmp"):
+            pid = d.name[len(head):].split(".", 1)[0]
+            if not (d.is_dir() and pid.isdigit()) or _alive(int(pid)):
+                continue
+            shutil.rmtree(d, ignore_errors=True)
+            removed.append(d)
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # another user's process: alive
+        return True
+    return True
+
+
 def _failed(video: Path, message: str) -> tuple:
     """``_analyze_one``'s result for a video that failed: its one error line."""
     return video, None, None, None, message
@@ -202,7 +241,8 @@ def _analyze_one(video: Path, out: Path, kwargs: dict) -> tuple:
     gc.freeze()
     try:
         with _signals_held():  # a stop now would leave the folder made but not yet named
-            stage = Path(tempfile.mkdtemp(prefix=f".{video.stem}.", suffix=".tmp", dir=out))
+            stage = Path(tempfile.mkdtemp(prefix=f"{_stage_head(video.stem)}{os.getpid()}.",
+                                          suffix=".tmp", dir=out))
         analysis.to_csv(stage / f"{video.stem}.csv")
         analysis.to_json(stage / f"{video.stem}.json")
         if visuals:
@@ -640,6 +680,10 @@ def analyze(
             continue
         todo.append((v, max(-(-info.frame_count // stride), 1)))
     made = _missing_folders(out)
+    if out.is_dir():
+        for d in _sweep_stale(out, [v.stem for v, _ in todo]):
+            err_console.print(f"[bold yellow]warning:[/] removed {d}, the unfinished outputs "
+                              "of a run that was killed", highlight=False, soft_wrap=True)
 
     def discard_made() -> None:  # folders made for this run, if nothing came of it
         _remove_empty(made)

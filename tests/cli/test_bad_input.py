@@ -360,6 +360,29 @@ def test_a_neutral_stretch_of_one_frame_is_refused(tmp_path, faces):
     assert not (tmp_path / "out").exists()
 
 
+def test_outputs_left_by_a_killed_run_are_removed_by_the_next(tmp_path, faces):
+    """SIGKILL (or the kernel's out-of-memory killer) leaves a video's hidden folder of
+    unfinished outputs; the next run on that video removes it, and says so. A folder of
+    a run still going (a live process) is left alone."""
+    from painvision.cli.app import _stage_head
+
+    video = _video(tmp_path / "v.mp4", faces[:4])
+    out = tmp_path / "out"
+    gone = subprocess.Popen(["true"])
+    gone.wait()  # a process id that no longer runs
+    dead = out / f"{_stage_head('v')}{gone.pid}.abc123.tmp"
+    alive = out / f"{_stage_head('v')}{os.getpid()}.def456.tmp"
+    other = out / f"{_stage_head('w')}{gone.pid}.abc123.tmp"  # another video's
+    for d in (dead, alive, other):
+        d.mkdir(parents=True)
+        (d / "v.csv").write_text("half\n")
+    res = run("analyze", str(video), "--out", str(out), "-q")
+    assert res.returncode == 0, res.stderr
+    assert not dead.exists() and alive.exists() and other.exists()
+    assert f"warning: removed {dead}" in " ".join(res.stderr.split())
+    assert (out / "v.csv").exists()
+
+
 def test_interrupted_before_any_output_leaves_no_folder_it_made(tmp_path):
     """Ctrl-C during the first video: the --out folders this run made go with it."""
     out = tmp_path / "a" / "b" / "out"
