@@ -608,6 +608,7 @@ def analyze(
 ) -> None:
     """Per-frame PSPI and action units for each VIDEO: writes OUT/<stem>.csv and OUT/<stem>.json."""
     from painvision.device import check_device_name, require_torch_device
+    from painvision.features.baseline import MIN_AUTO_FRAMES
     from painvision.io.video import expand_inputs, probe_video
     from painvision.landmarks.facemesh import FaceMeshOptions
     from painvision.report.outputs import INDEX_NAME, Visuals
@@ -736,6 +737,17 @@ def analyze(
         else:
             results.append((video, summary, csv_path, json_path))
 
+    for video, summary, _, _ in results:  # a face seen, nothing scored: say why
+        if summary["pspi"]["mean"] is None and summary["face"]["share_detected"] > 0:
+            base = summary["calibration"]["baseline"]
+            why = (f"the automatic neutral needs {MIN_AUTO_FRAMES} usable frames of the face "
+                   f"and there were {base['n_frames']}; give a smaller --stride, a longer "
+                   "video or --neutral" if base["method"] == "auto_mode"
+                   and base["n_frames"] < MIN_AUTO_FRAMES else
+                   "the head was turned too far, or the face unreadable, in every frame "
+                   "(see the CSV's quality_flags)")
+            err_console.print(f"[bold yellow]warning:[/] {escape(str(video))}: no frame was "
+                              f"scored: {why}", highlight=False, soft_wrap=True)
     if results and not quiet:
         table = Table(title="painvision analyze", title_justify="left")
         with_prob = any(r[1]["pain_prob"] for r in results)
@@ -1313,13 +1325,34 @@ def _write_reports(report: dict, text: str, json_out: Path | None, md_out: Path 
     from painvision.fileio import atomic_write_text
 
     out_console.print(text, markup=False, highlight=False, soft_wrap=True)
-    for path, content in ((json_out, lambda: json.dumps(report, indent=2, default=float) + "\n"),
+    for path, content in ((json_out, lambda: json.dumps(_json_safe(report), indent=2,
+                                                        allow_nan=False) + "\n"),
                           (md_out, lambda: text)):
         if path:
             try:
                 atomic_write_text(path, content())
             except OSError as exc:
                 raise _cannot_write(exc, path) from None
+
+
+def _json_safe(obj: object) -> object:
+    """``obj`` with numpy numbers as Python ones and NaN or inf as null: JSON has no NaN,
+    and strict readers refuse a file that holds one (a Pearson r of a constant series)."""
+    import math
+
+    if isinstance(obj, dict):
+        return {k: _json_safe(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [_json_safe(v) for v in obj]
+    if hasattr(obj, "item") and getattr(obj, "ndim", None) == 0:
+        obj = obj.item()  # a numpy scalar: its Python number
+    if isinstance(obj, bool | int | str) or obj is None:
+        return obj
+    try:
+        v = float(obj)  # numpy scalars too
+    except (TypeError, ValueError):
+        return obj
+    return v if math.isfinite(v) else None
 
 
 #: ``bench``'s --json, --markdown and --overwrite.

@@ -22,7 +22,8 @@ from painvision.features.geometry import SIGNAL_NAMES
 
 __all__ = ["Baseline", "estimate_baseline", "signal_mode"]
 
-_MIN_AUTO_FRAMES = 10
+#: The automatic neutral needs this many usable frames.
+MIN_AUTO_FRAMES = 10
 #: A known neutral stretch must hold this many usable frames (0.2 s at 25 fps).
 MIN_NEUTRAL_FRAMES = 5
 
@@ -47,8 +48,9 @@ class Baseline:
             "method": self.method,
             "neutral_s": list(self.neutral_s) if self.neutral_s else None,
             "n_frames": self.n_frames,
-            "values": {
-                n: round(float(v), 6) for n, v in zip(SIGNAL_NAMES, self.values, strict=True)
+            "values": {  # null where there is none (JSON has no NaN)
+                n: round(float(v), 6) if np.isfinite(v) else None
+                for n, v in zip(SIGNAL_NAMES, self.values, strict=True)
             },
         }
 
@@ -118,7 +120,7 @@ def estimate_baseline(
             )
         return Baseline(np.median(sig[sel], axis=0).astype(np.float32), "neutral_range",
                         int(sel.sum()), (float(start), float(end)))
-    if ok.sum() < _MIN_AUTO_FRAMES:
+    if ok.sum() < MIN_AUTO_FRAMES:
         return Baseline(np.full(len(SIGNAL_NAMES), np.nan, dtype=np.float32), "auto_mode",
                         int(ok.sum()))
     values = np.array([signal_mode(sig[ok, k]) for k in range(sig.shape[1])], dtype=np.float32)

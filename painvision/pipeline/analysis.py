@@ -216,7 +216,10 @@ class Analysis:
         return self.summary
 
     def to_json(self, path: str | os.PathLike[str]) -> Path:
-        return atomic_write_text(path, json.dumps(self.summary, indent=2) + "\n")
+        # allow_nan=False: a NaN that slipped into the summary fails here, in our tests,
+        # rather than as a file that strict JSON readers refuse
+        return atomic_write_text(path, json.dumps(self.summary, indent=2, allow_nan=False)
+                                 + "\n")
 
     def signal_table(self) -> dict[str, np.ndarray]:
         """The geometric signals by name (for inspection and calibration), with the part

@@ -522,10 +522,26 @@ def test_4k_works_in_bounded_memory(tmp_path, faces):
 
 
 def test_a_one_frame_video(tmp_path, faces):
-    rows, summary = _analyze(_video(tmp_path / "one.mp4", faces[:1]), tmp_path / "out")
+    """Analysed, and the user is told why nothing was scored; the JSON is strict JSON
+    (the neutral it could not find is null, not NaN)."""
+    video = _video(tmp_path / "one.mp4", faces[:1])
+    out = tmp_path / "out"
+    res = run("analyze", str(video), "--out", str(out), "-q")
+    assert res.returncode == 0, res.stderr
+    assert _lines(res.stderr) == [f"warning: {video}: no frame was scored: the automatic "
+                                  "neutral needs 10 usable frames of the face and there "
+                                  "were 1; give a smaller --stride, a longer video or "
+                                  "--neutral"], res.stderr
+    rows = _rows(out / "one.csv")
     assert len(rows) == 1 and rows[0]["frame"] == "0" and float(rows[0]["time_s"]) == 0.0
-    assert rows[0]["face_detected"] == "1"
+    assert rows[0]["face_detected"] == "1" and rows[0]["pspi"] == ""
+
+    def no_nan(token: str) -> None:
+        raise AssertionError(f"{token} in the JSON")
+
+    summary = json.loads((out / "one.json").read_text(), parse_constant=no_nan)
     assert summary["video"]["frames"] == 1
+    assert set(summary["calibration"]["baseline"]["values"].values()) == {None}
 
 
 @pytest.mark.parametrize("kind", ["grey", "grey 16-bit", "colour 16-bit"])
