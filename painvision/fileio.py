@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import math
 import os
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-__all__ = ["atomic_output", "atomic_write_text", "make_private_dirs", "move_all",
-           "shown_path"]
+__all__ = ["atomic_output", "atomic_write_text", "json_safe", "make_private_dirs",
+           "move_all", "shown_path"]
 
 
 def _file_mode() -> int:
@@ -65,6 +66,25 @@ def make_private_dirs(folder: str | os.PathLike[str]) -> Path:
     for d in reversed(missing):
         d.mkdir(mode=0o700, exist_ok=True)
     return Path(folder)
+
+
+def json_safe(obj: object) -> object:
+    """``obj`` with numpy numbers as Python ones and NaN or inf as null, for
+    ``json.dumps(..., allow_nan=False)``: JSON has no NaN, and strict readers refuse a
+    file or line that holds one (a Pearson r of a constant series, a score not read)."""
+    if isinstance(obj, dict):
+        return {k: json_safe(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [json_safe(v) for v in obj]
+    if hasattr(obj, "item") and getattr(obj, "ndim", None) == 0:
+        obj = obj.item()  # a numpy scalar: its Python number
+    if isinstance(obj, bool | int | str) or obj is None:
+        return obj
+    try:
+        v = float(obj)
+    except (TypeError, ValueError):
+        return obj
+    return v if math.isfinite(v) else None
 
 
 def atomic_write_text(path: str | os.PathLike[str], text: str) -> Path:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import re
 import signal
 import sys
 import threading
@@ -167,43 +168,56 @@ def opencv_one_thread() -> None:
     cv2.setNumThreads(1)
 
 
-def _stage_head(stem: str) -> str:
-    """The start of the hidden folder's name a video's outputs are written into before
-    they are moved into place: its stem and this host; the process id follows
-    (``.<stem>.<host>.<pid>.<random>.tmp``), so that a folder left by a run that was
-    killed outright (SIGKILL, out of memory) can be told from one in use."""
-    import socket
+#: The name mkdtemp gives a video's hidden folder after ``.<stem>.``: 8 random
+#: characters, then ``.tmp``.
+_STAGE_TAIL = re.compile(r"[a-z0-9_]{8}\.tmp")
 
-    host = "".join(c for c in socket.gethostname() if c.isalnum() or c in "-_") or "host"
-    return f".{stem}.{host}."
+
+def _stage(out: Path, stem: str) -> tuple[Path, int]:
+    """A hidden folder in ``out`` for a video's outputs until they are moved into place,
+    and a descriptor that holds a lock on it while it is in use: the kernel lets the lock
+    go when the process ends, however it ends, so the next run can tell a folder left by
+    a run that was killed outright (SIGKILL, out of memory) from one in use."""
+    import fcntl
+    import tempfile
+
+    stage = Path(tempfile.mkdtemp(prefix=f".{stem}.", suffix=".tmp", dir=out))
+    fd = os.open(stage, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:  # a file system without locks: no sweep can take it either
+        pass
+    return stage, fd
 
 
 def _sweep_stale(out: Path, stems: list[str]) -> list[Path]:
-    """Remove the hidden folders in ``out`` that runs on this host left for these stems
-    when they were killed outright; a folder whose process still runs is left alone."""
+    """Remove the hidden folders in ``out`` that killed runs left for these stems: a
+    folder (not a link) named as ``_stage`` names them, whose lock nobody holds."""
+    import fcntl
     import glob
     import shutil
 
     removed = []
     for stem in stems:
-        head = _stage_head(stem)
+        head = f".{stem}."
         for d in out.glob(glob.escape(head) + "*.tmp"):
-            pid = d.name[len(head):].split(".", 1)[0]
-            if not (d.is_dir() and pid.isdigit()) or _alive(int(pid)):
+            if (not _STAGE_TAIL.fullmatch(d.name[len(head):]) or d.is_symlink()
+                    or not d.is_dir()):
                 continue
-            shutil.rmtree(d, ignore_errors=True)
-            removed.append(d)
+            try:
+                fd = os.open(d, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
+            except OSError:
+                continue
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # in use: raises
+                shutil.rmtree(d, ignore_errors=True)
+            except OSError:
+                continue
+            finally:
+                os.close(fd)
+            if not d.exists():
+                removed.append(d)
     return removed
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except OSError:  # another user's process: alive
-        return True
-    return True
 
 
 def _failed(video: Path, message: str) -> tuple:
@@ -217,7 +231,6 @@ def _analyze_one(video: Path, out: Path, kwargs: dict) -> tuple:
     or Ctrl-C leaves nothing of them behind. Errors come back as text (picklable)."""
     import gc
     import shutil
-    import tempfile
 
     from painvision.fileio import move_all
     from painvision.pipeline import analyze_video
@@ -232,7 +245,7 @@ def _analyze_one(video: Path, out: Path, kwargs: dict) -> tuple:
         analysis = analyze_video(video, **kwargs)
     except PainVisionError as exc:
         return _failed(video, str(exc))
-    stage = None
+    stage, lock = None, -1
     # Writing the outputs allocates much (the plot above all), which sets off full garbage
     # collections that re-scan every object the run has made long-lived (MediaPipe,
     # PyTorch, matplotlib): about 40 ms on the sample. Those objects sit out the
@@ -241,8 +254,7 @@ def _analyze_one(video: Path, out: Path, kwargs: dict) -> tuple:
     gc.freeze()
     try:
         with _signals_held():  # a stop now would leave the folder made but not yet named
-            stage = Path(tempfile.mkdtemp(prefix=f"{_stage_head(video.stem)}{os.getpid()}.",
-                                          suffix=".tmp", dir=out))
+            stage, lock = _stage(out, video.stem)
         analysis.to_csv(stage / f"{video.stem}.csv")
         analysis.to_json(stage / f"{video.stem}.json")
         if visuals:
@@ -266,6 +278,7 @@ def _analyze_one(video: Path, out: Path, kwargs: dict) -> tuple:
         gc.unfreeze()
         if stage is not None:
             shutil.rmtree(stage, ignore_errors=True)
+            os.close(lock)
     return video, analysis.summary, out / f"{video.stem}.csv", out / f"{video.stem}.json", None
 
 
@@ -396,7 +409,8 @@ class _Jobs:
         if "fork" in mp.get_all_start_methods() and self.kwargs.get("scorer") != "model":
             # Forked workers start in milliseconds with MediaPipe already imported (a
             # fresh interpreter takes about a second, as long as a short video's
-            # analysis). Safe here: nothing in this process has started a thread, a
+            # analysis). Safe here: nothing in this process has started a thread of its
+            # own (numpy's OpenBLAS pool has, and is made safe to fork by OpenBLAS), a
             # MediaPipe graph, an OpenCV worker pool or PyTorch yet (the combined and
             # analytic scorers are numpy), and all workers start at the first submit.
             from painvision.landmarks.facemesh import _import_mediapipe
@@ -564,7 +578,7 @@ def analyze(
     weights: Annotated[Path | None, typer.Option(
         help="Weights of the scorer: pain-evidence JSON for combined, model weights for "
              "model (default: the shipped ones).", show_default=False)] = None,
-    max_faces: Annotated[int, typer.Option(min=1, max=8, help="Faces meshed per frame. 1: the "
+    max_faces: Annotated[int, typer.Option(min=1, max=10, help="Faces meshed per frame. 1: the "
                                            "subject alone, other people looked for about once "
                                            "a second (fastest); more: every face on every "
                                            "frame.")] = 1,
@@ -633,17 +647,24 @@ def analyze(
     extra = (*visuals.suffixes(), *((fhir_out.SUFFIX,) if fhir_out else ()))
     # every file this run writes, by whom: two videos must not write the same name (a.mp4
     # and a.mov; a.mp4's a.fhir.json and a.fhir.mp4's), nor a video the overview page
-    owners: dict[str, Path | None] = dict.fromkeys(index)
+    # (compared without case: on macOS and Windows A.mp4 and a.mov write one a.csv)
+    owners: dict[str, tuple[str, Path | None]] = {n.casefold(): (n, None) for n in index}
     for v in videos:
         for ext in (".csv", ".json", *extra):
             name = f"{v.stem}{ext}"
-            if name in owners:
-                other = owners[name]
+            if name.casefold() in owners:
+                other = owners[name.casefold()][1]
                 raise _fail(f"{v} and {other if other is not None else 'the overview page'} "
                             f"would both write {name}; analyse them into different --out "
                             "directories")
-            owners[name] = v
-    targets = [out / name for name in owners]
+            owners[name.casefold()] = (name, v)
+    targets = [out / name for name, _ in owners.values()]
+    # nor over a video being read (a.overlay.mp4 beside a.mp4, analysed into its folder)
+    reading = {v.resolve() for v in videos}
+    for target in targets:
+        if target.resolve() in reading:
+            raise _fail(f"{target} would be written over a video being analysed; choose "
+                        "another --out")
     for target in targets:
         if target.is_dir():
             raise _fail(f"{target} is a folder: it is where an output file goes")
@@ -1052,7 +1073,7 @@ def watch(
         "--bed-region", help="X0,Y0,X1,Y1 (shares of the image): only a face centred "
                              "there can be the patient.")] = None,
     max_faces: Annotated[int, typer.Option(
-        "--max-faces", min=1, max=8, help="Faces meshed per frame. 1: the patient alone, "
+        "--max-faces", min=1, max=10, help="Faces meshed per frame. 1: the patient alone, "
                                            "visitors looked for about once a second (fastest); "
                                            "more: every face on every frame.")] = 1,
     notify: Annotated[str | None, typer.Option(
@@ -1115,6 +1136,8 @@ def watch(
     bind = parse_bind(serve) if serve else None
     if bind is not None:  # before anything is opened or written
         require("serve", "watch --serve")
+    _check_distinct([("--out", out), ("--outbox", outbox)],
+                    inputs=(Path(source),) if Path(source).is_file() else ())
     _check_output(out, "--out", None if append else False,
                   advice="use --append to add to it, or choose another file")
     if bind is None and (token_file is not None or insecure):
@@ -1322,10 +1345,10 @@ def _counting(label: str) -> Progress:
 def _write_reports(report: dict, text: str, json_out: Path | None, md_out: Path | None) -> None:
     import json
 
-    from painvision.fileio import atomic_write_text
+    from painvision.fileio import atomic_write_text, json_safe
 
     out_console.print(text, markup=False, highlight=False, soft_wrap=True)
-    for path, content in ((json_out, lambda: json.dumps(_json_safe(report), indent=2,
+    for path, content in ((json_out, lambda: json.dumps(json_safe(report), indent=2,
                                                         allow_nan=False) + "\n"),
                           (md_out, lambda: text)):
         if path:
@@ -1333,26 +1356,6 @@ def _write_reports(report: dict, text: str, json_out: Path | None, md_out: Path 
                 atomic_write_text(path, content())
             except OSError as exc:
                 raise _cannot_write(exc, path) from None
-
-
-def _json_safe(obj: object) -> object:
-    """``obj`` with numpy numbers as Python ones and NaN or inf as null: JSON has no NaN,
-    and strict readers refuse a file that holds one (a Pearson r of a constant series)."""
-    import math
-
-    if isinstance(obj, dict):
-        return {k: _json_safe(v) for k, v in obj.items()}
-    if isinstance(obj, list | tuple):
-        return [_json_safe(v) for v in obj]
-    if hasattr(obj, "item") and getattr(obj, "ndim", None) == 0:
-        obj = obj.item()  # a numpy scalar: its Python number
-    if isinstance(obj, bool | int | str) or obj is None:
-        return obj
-    try:
-        v = float(obj)  # numpy scalars too
-    except (TypeError, ValueError):
-        return obj
-    return v if math.isfinite(v) else None
 
 
 #: ``bench``'s --json, --markdown and --overwrite.

@@ -35,7 +35,10 @@ def is_unbc(root: str | Path) -> bool:
 
 
 def _frames(folder: Path) -> list[Path]:
-    return sorted(p for p in folder.iterdir() if p.suffix.lower() in _IMAGE_EXT)
+    """The frame images of a sequence, hidden files (macOS's ``._0001.png``) left out, as
+    ``io.video.image_files`` reads them."""
+    return sorted(p for p in folder.iterdir()
+                  if p.suffix.lower() in _IMAGE_EXT and not p.name.startswith("."))
 
 
 def unbc_sequences(root: str | Path) -> list[tuple[str, str, Path]]:

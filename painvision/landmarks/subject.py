@@ -7,11 +7,10 @@ mode, and other people are looked for at a low rate:
 
 - every ``scan_every_s`` (1 s), and every 0.25 s while the subject is not found, the
   face detector runs on a small copy of the frame. It counts the faces in view and says
-  which of them the ``SubjectTracker`` takes for the subject. While the subject is
-  tracked, the look runs in a thread of its own beside the frame's mesh (MediaPipe works
-  without the interpreter lock) and its answer is read at the next frame, one frame
-  (40 ms at 25 fps) late: the regular look then costs the mesh loop nothing. The first
-  look, and the looks for a missing subject, answer at once;
+  which of them the ``SubjectTracker`` takes for the subject. The look runs in a
+  thread of its own while the frame's mesh runs (MediaPipe works without the
+  interpreter lock), and its answer is taken once the mesh is done: the same answers
+  as looking first, without holding the mesh up;
 - when the mesh is on a face that is not the subject (a visitor it locked on to after
   losing the patient, or the larger face on the first frame) while the subject is in
   view, the other faces are greyed out in a copy of the frame and the mesh is run again,
@@ -95,8 +94,7 @@ class SubjectFrontEnd:
         self._scan_t = -np.inf
         self._seen = 0
         self._missing = True
-        self._pool: ThreadPoolExecutor | None = None
-        self._look: Future[list[Box]] | None = None  # started at the previous frame
+        self._pool: ThreadPoolExecutor | None = None  # the look's thread
         self.scans = 0
         self.retries = 0
 
@@ -110,32 +108,28 @@ class SubjectFrontEnd:
         """The subject's mesh in one BGR frame (RGB with ``rgb=True``) at time ``t``
         (seconds, increasing)."""
         image = fit_frame(frame_bgr, self.options.max_side)
-        seen: list[Box] | None = None
-        if self._look is not None:  # the look started at the previous frame
-            seen, self._look = self._look.result(), None
+        look: Future[list[Box]] | None = None
         detector = self._detector
         if detector is not None and (
                 t - self._scan_t >= self.options.scan_every_s
                 or (self._missing and t - self._scan_t >= LOST_SCAN_S)):
             self._scan_t = t
             self.scans += 1
-            if self._missing:  # the first look, or the subject lost: answer now
-                seen = detector.detect(image, rgb=rgb)
-            else:
-                if self._pool is None:
-                    self._pool = ThreadPoolExecutor(1, thread_name_prefix="painvision-look")
-                self._look = self._pool.submit(detector.detect_small,
-                                               detector.small(image, rgb=rgb))
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(1, thread_name_prefix="painvision-look")
+            # the detector works in its thread while the mesh works here
+            look = self._pool.submit(detector.detect_small, detector.small(image, rgb=rgb))
+        meshed = [(f, face_box(f)) for f in self._mesh.process(image, rgb=rgb)]
         target: Box | None = None
         others: list[Box] = []
-        if seen is not None:
+        if look is not None:
+            seen = look.result()  # this frame's answer; an error in it is raised here
             boxes = [b for b in seen if self._inside(b)]
             self._seen = len(seen)
             k = self.tracker.pick(boxes, t)
             if k is not None:
                 target = boxes[k]
                 others = [b for b in seen if b is not target]
-        meshed = [(f, face_box(f)) for f in self._mesh.process(image, rgb=rgb)]
         n_mesh = len(meshed)
         # with a target (inside the region by the detector's box), the mesh face on it is
         # taken even if the mesh's own box centre falls just outside
@@ -174,7 +168,6 @@ class SubjectFrontEnd:
         if self._pool is not None:
             self._pool.shutdown(wait=True)  # a look under way finishes first
             self._pool = None
-        self._look = None
         self._mesh.close()
         if self._detector is not None:
             self._detector.close()

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import TextIO
 
 from painvision._version import __version__
+from painvision.fileio import json_safe
 from painvision.live.monitor import PainMonitor, Reading
 from painvision.live.server import Hub
 from painvision.live.sources import FilePlayer, LiveCapture, SourceSpec
@@ -64,7 +65,8 @@ class JsonLines:
         if self.closed:
             return
         try:
-            self.stream.write(json.dumps(record, separators=(",", ":")) + "\n")
+            self.stream.write(json.dumps(json_safe(record), separators=(",", ":"),
+                                         allow_nan=False) + "\n")
             self.stream.flush()
         except BrokenPipeError:
             self.closed = True

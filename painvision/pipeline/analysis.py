@@ -14,7 +14,7 @@ from painvision._version import __version__
 from painvision.features.baseline import Baseline
 from painvision.features.geometry import SIGNAL_NAMES
 from painvision.features.quality import FLAGS, Quality, assess_quality
-from painvision.fileio import atomic_write_text
+from painvision.fileio import atomic_write_text, json_safe
 from painvision.io.video import VideoInfo
 from painvision.landmarks.pose import PoseAlignment
 from painvision.scoring import EXPRESSION_OUTPUTS
@@ -216,10 +216,8 @@ class Analysis:
         return self.summary
 
     def to_json(self, path: str | os.PathLike[str]) -> Path:
-        # allow_nan=False: a NaN that slipped into the summary fails here, in our tests,
-        # rather than as a file that strict JSON readers refuse
-        return atomic_write_text(path, json.dumps(self.summary, indent=2, allow_nan=False)
-                                 + "\n")
+        return atomic_write_text(path, json.dumps(json_safe(self.summary), indent=2,
+                                                  allow_nan=False) + "\n")
 
     def signal_table(self) -> dict[str, np.ndarray]:
         """The geometric signals by name (for inspection and calibration), with the part

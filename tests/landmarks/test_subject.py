@@ -61,10 +61,10 @@ def test_a_visitor_entering_is_counted_but_not_followed(tiles):
     assert front.scans <= 4
 
 
-def test_the_regular_look_runs_beside_the_mesh_and_answers_at_the_next_frame(tiles):
-    """While the subject is tracked, the once-a-second look runs in a thread of its own
-    during the frame's mesh, and what it saw arrives with the next frame; closing the front
-    end ends that thread."""
+def test_the_look_runs_in_its_own_thread_and_answers_for_its_own_frame(tiles):
+    """The look for other people runs in a thread beside the frame's mesh, and what it saw
+    counts for that frame, as if it had looked first; closing the front end ends the
+    thread. A look that fails raises from that frame's ``process`` only."""
     looking = []
     with SubjectFrontEnd() as front:
         out = []
@@ -72,10 +72,21 @@ def test_the_regular_look_runs_beside_the_mesh_and_answers_at_the_next_frame(til
             out.append(front.process(img, t))
             looking.append(any(th.name.startswith("painvision-look")
                                for th in threading.enumerate()))
-    counts = [f.n_faces for f in out]
-    assert counts[:16] == [1] * 16 and counts[16:] == [2] * 4, counts
-    assert looking[15] and not looking[0]  # the first look answered at once, in line
-    assert front.scans == 2
+        counts = [f.n_faces for f in out]
+        assert counts[:15] == [1] * 15 and counts[15:] == [2] * 5, counts
+        assert all(looking) and front.scans == 2
+        detector = front._detector
+        real = detector.detect_small
+
+        def failing(image):
+            raise RuntimeError("the detector failed")
+
+        detector.detect_small = failing
+        frames = list(scene(tiles, 32, visitor_from=None))[20:]
+        with pytest.raises(RuntimeError, match="the detector failed"):
+            front.process(frames[10][1], frames[10][0] + 1.0)  # a look is due
+        detector.detect_small = real
+        assert front.process(frames[11][1], frames[11][0] + 1.01).landmarks is not None
     assert not any(th.name.startswith("painvision-look") for th in threading.enumerate())
 
 

@@ -229,6 +229,16 @@ def test_bad_invocations_fail_in_one_line(tmp_path, episode_clip):
         res = run(str(episode_clip), *args)
         assert res.returncode == 2 and said in res.stderr, (args, res.stderr)
         assert "Traceback" not in res.stderr and "policy" not in res.stderr
+    # nothing is written into the video being watched, nor two outputs into one file
+    before = episode_clip.read_bytes()
+    res = run(str(episode_clip), "--out", str(episode_clip), "--append")
+    assert res.returncode == 2 and "is the file being read" in res.stderr
+    assert episode_clip.read_bytes() == before
+    log = tmp_path / "both.jsonl"
+    res = run(str(episode_clip), "--out", str(log), "--notify", "http://127.0.0.1:9/x",
+              "--outbox", str(log))
+    assert res.returncode == 2 and "--out and --outbox are the same file" in res.stderr
+    assert not log.exists()
 
 
 @pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs Linux's /dev/full")
