@@ -686,19 +686,22 @@ def analyze(
         err_console.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
 
     # A video that cannot be opened is reported at once; the others go on.
-    failures = 0
+    failed: list[tuple[str, str]] = []  # (video, why), for the error lines and the index
+
+    def fail(video: Path, message: str) -> None:
+        error(message)
+        failed.append((video.name, message))
+
     todo: list[tuple[Path, int]] = []
     for v in videos:
         try:
             info = probe_video(v)
         except PainVisionError as exc:
-            error(str(exc))
-            failures += 1
+            fail(v, str(exc))
             continue
         if neutral_s is not None and neutral_s[0] >= info.duration_s > 0:
-            error(f"{v}: --neutral {neutral_s[0]:g}:{neutral_s[1]:g} starts after the video "
-                  f"ends ({info.duration_s:.1f} s)")
-            failures += 1
+            fail(v, f"{v}: --neutral {neutral_s[0]:g}:{neutral_s[1]:g} starts after the "
+                    f"video ends ({info.duration_s:.1f} s)")
             continue
         todo.append((v, max(-(-info.frame_count // stride), 1)))
     made = _missing_folders(out)
@@ -753,8 +756,7 @@ def analyze(
     order = {v: k for k, (v, _) in enumerate(todo)}
     for video, summary, csv_path, json_path, err in sorted(found, key=lambda r: order[r[0]]):
         if err:
-            error(err)
-            failures += 1
+            fail(video, err)
         else:
             results.append((video, summary, csv_path, json_path))
 
@@ -805,12 +807,12 @@ def analyze(
         from painvision.report.outputs import write_index
 
         try:
-            path = write_index(out, [v.stem for v, *_ in results])
+            path = write_index(out, [v.stem for v, *_ in results], failed=failed)
         except OSError as exc:
             raise _cannot_write(exc, out / INDEX_NAME) from None
         if not quiet:
             out_console.print(f"wrote {path}", highlight=False)
-    if failures:
+    if failed:
         discard_made()
         raise typer.Exit(1)
 

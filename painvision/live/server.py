@@ -143,6 +143,21 @@ def is_loopback(host: str) -> bool:
         return False
 
 
+class _BindErrors(logging.Filter):
+    """Holds back uvicorn's log line about an address it cannot bind, keeping its reason."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.reason: str | None = None
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        text = record.getMessage()
+        if "while attempting to bind" in text:
+            self.reason = text.rsplit(": ", 1)[-1]  # "address already in use"
+            return False
+        return True
+
+
 class LocalServer:
     """uvicorn in a background thread (the main thread keeps the signal handlers)."""
 
@@ -168,18 +183,25 @@ class LocalServer:
             self.error = exc
 
     def start(self, timeout: float = 10.0) -> None:
-        """Start serving; raises InputError if the address cannot be bound."""
+        """Start serving; raises InputError if the address cannot be bound (uvicorn's own
+        log line about it is held back: the error says it, in one line)."""
         if not is_loopback(self.host):
             logger.warning("serving on %s: readings and events (no images) are reachable "
                            "from the network%s", self.host,
                            "" if self.token else ", without a token")
-        self._thread.start()
-        deadline = time.monotonic() + timeout
-        while not self._server.started:
-            if not self._thread.is_alive() or time.monotonic() > deadline:
-                raise InputError(f"cannot serve on {self.host}:{self.port} "
-                                 "(address in use or not available)")
-            time.sleep(0.02)
+        uvicorn_log = logging.getLogger("uvicorn.error")
+        bind_errors = _BindErrors()
+        uvicorn_log.addFilter(bind_errors)
+        try:
+            self._thread.start()
+            deadline = time.monotonic() + timeout
+            while not self._server.started:
+                if not self._thread.is_alive() or time.monotonic() > deadline:
+                    reason = bind_errors.reason or "address in use or not available"
+                    raise InputError(f"cannot serve on {self.host}:{self.port} ({reason})")
+                time.sleep(0.02)
+        finally:
+            uvicorn_log.removeFilter(bind_errors)
 
     def stop(self) -> None:
         self._server.should_exit = True

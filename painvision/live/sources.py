@@ -147,7 +147,12 @@ class LiveCapture:
                         retry_in)
             return
         self._lost = True
-        logger.warning("camera lost (%s): %s", self.spec.describe(), why)
+        if self.frames_read == 0:  # it never worked: a wrong index or URL is likely
+            logger.warning("camera not available (%s): %s; no frame has come from it yet, "
+                           "so check the camera index, device or URL; retrying until "
+                           "stopped", self.spec.describe(), why)
+        else:
+            logger.warning("camera lost (%s): %s", self.spec.describe(), why)
         self.on_status("camera_lost", {"t": round(self._now(), 3), "reason": why,
                                        "retry_in_s": round(retry_in, 2)})
 

@@ -314,9 +314,11 @@ _SORT_JS = (
 )
 
 
-def index_html(entries: list[tuple[str, str, dict]]) -> str:
+def index_html(entries: list[tuple[str, str, dict]],
+               failed: list[tuple[str, str]] | None = None) -> str:
     """The index of several reports: ``(name, href, headline)`` per video, one row each,
-    sortable by any column (inline script; the table reads the same without it)."""
+    sortable by any column (inline script; the table reads the same without it); then
+    the videos that could not be analysed, ``(name, error)``, so that none goes unseen."""
     cols = [("video", None), ("length", "duration_s"), ("face found", "face_share"),
             ("episodes", "episodes"), ("time in episodes", "episode_s"),
             ("peak PSPI", "pspi_max"), ("mean PSPI", "pspi_mean"), ("PSPI p95", "pspi_p95"),
@@ -341,11 +343,18 @@ def index_html(entries: list[tuple[str, str, dict]]) -> str:
             sort_v = "" if v is None else f"{float(v):.6g}"
             cells.append(f"<td data-v=\"{_e(sort_v)}\">{_e(text)}</td>")
         rows.append("<tr>" + "".join(cells) + "</tr>")
+    failures = ""
+    if failed:
+        failures = (f"<h2>Not analysed ({len(failed)})</h2><table><thead><tr>"
+                    "<th class=\"l\">video</th><th class=\"l\">why</th></tr></thead><tbody>"
+                    + "".join(f"<tr><td class=\"l\">{_e(n)}</td><td class=\"l\">{_e(w)}</td>"
+                              "</tr>" for n, w in failed) + "</tbody></table>")
     body = (
-        f"<h1>painvision reports</h1><p class=\"sub\">{len(entries)} videos. Click a column "
-        "to sort; a video's name opens its report.</p>"
+        f"<h1>painvision reports</h1><p class=\"sub\">{len(entries)} videos"
+        + (f", {len(failed)} not analysed (below)" if failed else "")
+        + ". Click a column to sort; a video's name opens its report.</p>"
         f"<table class=\"sortable\"><thead><tr>{head}</tr></thead><tbody>"
-        + "".join(rows) + "</tbody></table>"
+        + "".join(rows) + "</tbody></table>" + failures
         + f"<footer>Made by painvision {_e(__version__)} on {_e(time.strftime('%Y-%m-%d %H:%M'))}"
         ". Scores only, no image of a face.</footer>"
     )

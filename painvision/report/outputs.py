@@ -136,9 +136,11 @@ class FhirExport:
 
 
 def write_index(out: str | os.PathLike[str], stems: list[str],
-                policy: AlertPolicy | None = None) -> Path:
+                policy: AlertPolicy | None = None,
+                failed: list[tuple[str, str]] | None = None) -> Path:
     """``out/index.html``: one row per video whose ``<stem>.html``, ``.csv`` and ``.json``
-    are in ``out``, with its headline numbers."""
+    are in ``out``, with its headline numbers; then ``failed``, ``(video name, error)``
+    for each video that could not be analysed."""
     from painvision.report.html import index_html
 
     out = Path(out)
@@ -148,7 +150,7 @@ def write_index(out: str | os.PathLike[str], stems: list[str],
         tl = Timeline.from_csv(out / f"{stem}.csv", summary, policy)
         entries.append((Path(summary.get("video", {}).get("path", stem)).name,
                         f"{stem}.html", tl.headline()))
-    return atomic_write_text(out / INDEX_NAME, index_html(entries))
+    return atomic_write_text(out / INDEX_NAME, index_html(entries, failed))
 
 
 def write_watch_report(log: str | os.PathLike[str], path: str | os.PathLike[str],

@@ -47,6 +47,19 @@ def test_analyze_writes_plot_overlay_report_and_index(short_clip, no_face_clip, 
     assert not list(out.glob(".*"))  # no temporary file left
 
 
+def test_the_index_lists_the_videos_that_failed(short_clip, tmp_path):
+    """A night's batch with one damaged file: the overview page says which and why."""
+    bad = tmp_path / "bed3.mp4"
+    bad.write_text("not a video\n")
+    out = tmp_path / "out"
+    res = run("analyze", str(short_clip), str(bad), "--out", str(out), "--report", "-q")
+    assert res.returncode == 1 and "bed3.mp4" in res.stderr
+    page = (out / "index.html").read_text()
+    assert "1 not analysed" in page and "Not analysed (1)" in page
+    assert "bed3.mp4" in page and "not a video that FFmpeg can decode" in page
+    assert f"{short_clip.stem}.html" in page
+
+
 def test_existing_pictures_are_refused_before_any_work(short_clip, tmp_path):
     (tmp_path / "short.png").write_bytes(b"mine")
     res = run("analyze", str(short_clip), "--out", str(tmp_path), "--plot", "-q")
