@@ -173,8 +173,9 @@ def test_a_bad_receiver_never_holds_frames_up(episode_clip, tmp_path, mode):
     readings = [json.loads(x) for x in res.stdout.splitlines()]
     readings = [r for r in readings if r["kind"] == "reading"]
     assert len(readings) > 150
-    # a POST waits up to 5 s for an answer; no frame waited for one
-    assert max(r["latency_ms"] for r in readings) < 250
+    # a POST waits up to 5 s for an answer; no frame waited for one (a bound well under
+    # that, and well over what a loaded 2-core machine adds: 303 ms was seen under load)
+    assert max(r["latency_ms"] for r in readings) < 2500
     assert "s3cret-token-value" not in res.stderr  # secrets are never logged
     assert keys_in(box, delivered=False)  # kept for the next start
 
