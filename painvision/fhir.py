@@ -471,7 +471,10 @@ def video_bundle(timeline: TimelineLike, *, patient_ref: str, device_ref: str | 
     if recorded_at.utcoffset() is None:
         raise InputError(f"recorded_at must be timezone-aware, got {recorded_at.isoformat()}")
     check_reference(patient_ref, "Patient")
-    session = session_id or f"video/{getattr(timeline, 'name', '')}/{_when(recorded_at)}"
+    # the patient and camera are part of the ids: two beds' camera.mp4 recorded at the same
+    # time must not update each other's records at a receiver
+    session = session_id or (f"video/{patient_ref}/{device_ref or ''}/"
+                             f"{getattr(timeline, 'name', '')}/{_when(recorded_at)}")
     now = datetime.now(UTC)
     t = np.asarray(timeline.t, dtype=np.float64)
     pspi = np.asarray(timeline.pspi, dtype=np.float64)

@@ -267,6 +267,10 @@ def test_video_bundle_has_the_timelines_episodes_and_a_summary(tmp_path):
     # the same recording again: the same ids (a receiver updates, not duplicates)
     again = video_bundle(tl, recorded_at=start, **REFS)
     assert [e["fullUrl"] for e in again["entry"]] == [e["fullUrl"] for e in bundle["entry"]]
+    # another patient's video of the same name and start: no id in common
+    other = video_bundle(tl, recorded_at=start, patient_ref="Patient/other-bed")
+    ids = {e["fullUrl"] for e in bundle["entry"]} | {bundle["id"]}
+    assert ids.isdisjoint({e["fullUrl"] for e in other["entry"]} | {other["id"]})
 
 
 def test_video_bundle_without_any_face_or_with_bad_input(tmp_path):

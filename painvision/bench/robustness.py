@@ -152,7 +152,8 @@ def _summarise(runs: list[dict]) -> dict[str, object]:
     any_ok = np.isfinite(cat["pspi_anyway"])
     err_anyway = np.abs(cat["pspi_anyway"] - cat["truth_pspi"])[any_ok]
     r = (float(np.corrcoef(cat["pspi"][scored], cat["truth_pspi"][scored])[0, 1])
-         if scored.sum() > 2 and cat["pspi"][scored].std() > 0 else None)
+         if scored.sum() > 2 and cat["pspi"][scored].std() > 0
+         and cat["truth_pspi"][scored].std() > 0 else None)  # r of a constant: undefined
     auc = _auc(np.where(scored, cat["prob"], np.nan), (cat["truth_pain"] > 0.5).astype(int))
     det = cat["detected"]
     wrong = det & np.isfinite(cat["pspi_anyway"]) & (

@@ -703,6 +703,12 @@ def analyze(
             fail(v, f"{v}: --neutral {neutral_s[0]:g}:{neutral_s[1]:g} starts after the "
                     f"video ends ({info.duration_s:.1f} s)")
             continue
+        if neutral_s is not None and neutral_s[1] > info.duration_s > 0:
+            err_console.print(  # minutes given for seconds? the whole video is the neutral
+                f"[bold yellow]warning:[/] {escape(str(v))}: --neutral {neutral_s[0]:g}:"
+                f"{neutral_s[1]:g} runs past the video's end ({info.duration_s:.1f} s): the "
+                f"neutral is {neutral_s[0]:g}-{info.duration_s:.1f} s (seconds, not minutes)",
+                highlight=False, soft_wrap=True)
         todo.append((v, max(-(-info.frame_count // stride), 1)))
     made = _missing_folders(out)
     if out.is_dir():
@@ -918,6 +924,9 @@ def train(
 
     if folds == 1:
         raise _fail("--folds must be 0 (no cross-validation) or at least 2")
+    if out.suffix.lower() == ".onnx":  # weights files are read by their extension
+        raise _fail(f"--out {out}: train writes PyTorch weights; name them .pt (painvision "
+                    "export --format onnx makes the .onnx)")
     report_path = out.with_name(out.stem + ".report.json")
     _check_output(out, "--out", overwrite)
     _check_output(report_path, "--out", overwrite)
@@ -944,6 +953,18 @@ def train(
                                 prefix_subjects=len(datasets) > 1)
         net, report = train_and_report(clips, cfg, dev, on_progress=on_progress)
     report["datasets"] = [str(d) for d in datasets]
+    train_clips = [c for c in clips if c.split != "heldout"]
+    pain_frames = sum(int((c.labels["pain"] > 0.5).sum()) for c in train_clips)
+    subjects = len({c.subject for c in train_clips})
+    for warning in (  # a model trained on this is not one to trust: say so, in time
+            (pain_frames == 0, "the training split has no pain frame: the model cannot "
+                               "learn pain from it"),
+            (not report.get("final", {}).get("val_subjects", [None]),
+             f"no validation subjects ({subjects} training subject(s)): early stopping "
+             "could not work; give more subjects")):
+        if warning[0]:
+            err_console.print(f"[bold yellow]warning:[/] {warning[1]}", highlight=False,
+                              soft_wrap=True)
     try:
         save_weights(out, net, {"name": out.stem, "trained_by": "painvision train",
                                 "config": report["config"], "datasets": report["datasets"]})
@@ -985,6 +1006,10 @@ def export(
     from painvision.classifier.export import export_model
     from painvision.classifier.scorer import default_weights_path
 
+    # --weights files are read by their extension: .onnx is ONNX, anything else PyTorch
+    if (fmt == "onnx") != (out.suffix.lower() == ".onnx"):
+        raise _fail(f"--out {out}: an ONNX export must end in .onnx, and only an ONNX export "
+                    "(painvision reads a weights file by its extension)")
     _check_distinct([("--out", out)], inputs=(weights or default_weights_path(),))
     _check_output(out, "--out", overwrite)
     _check_output(Path(f"{out}.json"), "--out", overwrite)  # the description beside it
@@ -1142,6 +1167,8 @@ def watch(
                     inputs=(Path(source),) if Path(source).is_file() else ())
     _check_output(out, "--out", None if append else False,
                   advice="use --append to add to it, or choose another file")
+    if append and out is None:
+        raise _fail("--append applies to --out")
     if bind is None and (token_file is not None or insecure):
         raise _fail("--token-file and --insecure apply to --serve")
     if quiet and out is None and bind is None and notify is None:
@@ -1402,6 +1429,11 @@ def bench_accuracy(
     from painvision.scoring import SCORERS
 
     chosen = _pick_names(scorer, SCORERS, "scorer")
+    for option, given, needs in (("--weights", weights, "model"),
+                                 ("--evidence", evidence, "combined")):
+        if given is not None and needs not in chosen:  # it would be ignored, unsaid
+            raise _fail(f"{option} is for the {needs} scorer, which --scorer "
+                        f"{','.join(chosen)} leaves out: add {needs} to --scorer")
     _check_reports(json_out, md_out, overwrite)
     try:  # a dataset that is not one, or an empty split: one line before any work
         check_device_name(device)  # checked whichever scorers run, as analyze does

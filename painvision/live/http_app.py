@@ -34,7 +34,7 @@ def create_app(hub: Hub, token: str | None = None):
                                     headers={"WWW-Authenticate": "Bearer"})
             return await call_next(request)
 
-    @app.get("/healthz")
+    @app.api_route("/healthz", methods=["GET", "HEAD"])  # HEAD: some liveness probes
     def healthz() -> dict:
         return {"status": "ok", "version": __version__,
                 "uptime_s": round(time.time() - hub.started, 1),

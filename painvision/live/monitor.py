@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from painvision.device import check_device_name
+from painvision.device import check_device_name, require_torch_device
 from painvision.errors import InputError
 from painvision.features import au_signals
 from painvision.features.analytic import Calibration
@@ -157,8 +157,14 @@ class PainMonitor:
         if isinstance(scorer, str) and scorer not in SCORERS:
             raise InputError(f"unknown scorer {scorer!r}: expected one of {', '.join(SCORERS)}")
         check_device_name(device)
+        if isinstance(scorer, str):  # cuda with a CPU scorer is an error, as in the CLI
+            require_torch_device(device, scorer)
         if bed_region is not None:
-            x0, y0, x1, y1 = (float(v) for v in bed_region)
+            try:
+                x0, y0, x1, y1 = (float(v) for v in bed_region)
+            except (TypeError, ValueError):
+                raise InputError("bed_region must be four numbers x0,y0,x1,y1, got "
+                                 f"{bed_region!r}") from None
             if not (0 <= x0 < x1 <= 1 and 0 <= y0 < y1 <= 1):
                 raise InputError("bed_region must be x0,y0,x1,y1 with 0 <= x0 < x1 <= 1 "
                                  f"and 0 <= y0 < y1 <= 1, got {bed_region}")
@@ -180,8 +186,10 @@ class PainMonitor:
             if neutral != "auto":
                 raise InputError(f"neutral must be 'auto', seconds or a Neutral, got {neutral!r}")
             self._neutral.collect(None)
-        else:
+        elif isinstance(neutral, int | float) and not isinstance(neutral, bool):
             self._neutral.collect(float(neutral))
+        else:
+            raise InputError(f"neutral must be 'auto', seconds or a Neutral, got {neutral!r}")
         self._options = FaceMeshOptions(max_faces=max_faces)
         self._front = SubjectFrontEnd(self._options, region=bed_region)
         self._tracker = self._front.tracker
@@ -234,6 +242,8 @@ class PainMonitor:
         if (frames is None) == (seconds is None):
             raise InputError("calibrate() takes frames or seconds, not both or neither")
         with self._lock:
+            if self._closed:
+                raise InputError("this PainMonitor is closed")
             if seconds is not None:
                 self._neutral.collect(seconds)
                 self._reset_streams()
@@ -279,6 +289,9 @@ class PainMonitor:
                 closed monitor.
         """
         _check_frame(frame_bgr)
+        if not (isinstance(timestamp_s, int | float | np.number)
+                and not isinstance(timestamp_s, bool)):
+            raise InputError(f"timestamp_s must be a number of seconds, got {timestamp_s!r}")
         t = float(timestamp_s)
         with self._lock:
             start = time.perf_counter()
@@ -387,10 +400,16 @@ def _measure(face: np.ndarray, frame: np.ndarray) -> tuple[PoseAlignment, np.nda
     return al, signals, bool(al.pose_ok[0] and np.isfinite(signals).all())
 
 
+#: A frame narrower than this holds no face to read (and cannot be shrunk for the
+#: detector's look without a side of 0 pixels).
+MIN_FRAME_SIDE = 32
+
+
 def _check_frame(frame: object) -> None:
     if not (isinstance(frame, np.ndarray) and frame.ndim == 3 and frame.shape[2] == 3
-            and frame.dtype == np.uint8 and frame.shape[0] > 0 and frame.shape[1] > 0):
+            and frame.dtype == np.uint8 and min(frame.shape[:2]) >= MIN_FRAME_SIDE):
         desc = (f"{frame.shape} {frame.dtype}" if isinstance(frame, np.ndarray)
                 else type(frame).__name__)
-        raise InputError(f"frame must be an (H, W, 3) uint8 BGR image, got {desc}")
+        raise InputError(f"frame must be an (H, W, 3) uint8 BGR image at least "
+                         f"{MIN_FRAME_SIDE} pixels a side, got {desc}")
 

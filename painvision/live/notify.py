@@ -107,6 +107,14 @@ class Outbox:
                 "last_error TEXT, delivered REAL)")
         except sqlite3.Error as exc:
             raise InputError(f"cannot open the outbox {self.path}: {exc}") from None
+        try:  # an existing outbox that others could read: this user's alone from now on
+            st = self.path.stat()
+            if st.st_mode & 0o077 and st.st_uid == os.getuid():
+                os.chmod(self.path, 0o600)
+                logger.info("%s made readable by its owner only (it holds health data)",
+                            self.path)
+        except OSError:
+            pass
         self._lock = threading.Lock()
         self.session = session or uuid.uuid4().hex[:12]
         self._seq = 0
@@ -178,6 +186,10 @@ class Notifier:
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.netloc:
             raise InputError(f"--notify expects an http:// or https:// URL, got {url!r}")
+        if "@" in parts.netloc:  # never echoed: it holds a password
+            raise InputError("--notify: a user or password in the URL is not supported "
+                             "(and would be logged with it); give a bearer token with "
+                             "--notify-token-file or PAINVISION_NOTIFY_TOKEN")
         if fmt not in ("json", "fhir"):
             raise InputError(f"unknown notify format {fmt!r}: expected json or fhir")
         if fmt == "fhir" and to_fhir is None:

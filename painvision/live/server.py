@@ -202,6 +202,11 @@ class LocalServer:
                 time.sleep(0.02)
         finally:
             uvicorn_log.removeFilter(bind_errors)
+        if self.port == 0:  # the port the system gave
+            for srv in getattr(self._server, "servers", []):
+                for sock in getattr(srv, "sockets", []):
+                    self.port = int(sock.getsockname()[1])
+                    break
 
     def stop(self) -> None:
         self._server.should_exit = True

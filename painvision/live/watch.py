@@ -168,7 +168,9 @@ def run_watch(
     if hub is not None:
         hub.status_fn = monitor.status if status_extra is None \
             else (lambda: monitor.status() | status_extra())
-        hub.health.update(camera="starting", source=spec.describe(), frames=0)
+        # the kind of source only: /healthz is open, and a camera's address or a file's
+        # path (bed12_mrn48213) can say who the patient is
+        hub.health.update(camera="starting", source=spec.kind, frames=0)
     out.event("started", {"source": spec.describe(), "painvision_version": __version__,
                           "scorer": monitor.scorer_name,
                           "neutral": monitor.status()["neutral"]["method"],

@@ -7,7 +7,7 @@ import os
 
 import numpy as np
 
-from painvision.device import check_device_name
+from painvision.device import check_device_name, require_torch_device
 from painvision.errors import InputError
 from painvision.features.inputs import InputsAccumulator
 from painvision.features.quality import SKIP_FLAGS, assess_quality
@@ -65,7 +65,13 @@ def analyze_video(
         raise InputError(f"unknown scorer {scorer!r}: expected one of {', '.join(SCORERS)}")
     if stride < 1:
         raise InputError(f"stride must be >= 1, got {stride}")
+    if neutral is not None and not (
+            isinstance(neutral, tuple | list) and len(neutral) == 2
+            and all(isinstance(v, int | float) and not isinstance(v, bool) for v in neutral)):
+        raise InputError(f"neutral must be (start_s, end_s) in seconds, got {neutral!r}")
     check_device_name(device)
+    if isinstance(scorer, str):  # cuda with a CPU scorer is an error, as in the CLI
+        require_torch_device(device, scorer)
     # Loaded before decoding, so that bad weights fail at once; PyTorch only for the model.
     sc = create_scorer(scorer, weights=weights, device=device) if isinstance(scorer, str) \
         else scorer

@@ -123,6 +123,23 @@ def test_cli_train_with_folds_writes_weights_and_report(tiny_dataset, tmp_path):
     again = subprocess.run([str(exe), "train", str(tiny_dataset), "--out", str(out)],
                            capture_output=True, text=True, timeout=120)
     assert again.returncode != 0 and "--overwrite" in again.stderr
+    assert "no validation subjects" not in res.stderr  # three training subjects: one validates
+    # this tiny dataset's 90 s of training clips happen to hold no pain episode: said
+    assert "warning: the training split has no pain frame" in res.stderr
+
+
+def test_cli_train_says_when_the_data_cannot_train_a_model(tmp_path):
+    """Two subjects, the held-out one included: no validation subject is left, and the
+    short training clip holds no pain. Trained anyway, and both are said."""
+    data = write_dataset(tmp_path / "ds", SynthConfig(subjects=2, minutes=0.05, seed=1,
+                                                      clip_s=1.5))
+    exe = Path(sys.executable).with_name("painvision")
+    res = subprocess.run([str(exe), "train", str(data), "--out", str(tmp_path / "m.pt"),
+                          "--epochs", "1", "--steps", "1", "--model", "tcn_tiny",
+                          "--device", "cpu"], capture_output=True, text=True, timeout=600)
+    assert res.returncode == 0, res.stderr
+    text = " ".join(res.stderr.split())
+    assert "warning: no validation subjects (1 training subject(s))" in text
 
 
 @pytest.mark.parametrize("fmt", ["onnx", "torchscript"])

@@ -302,8 +302,12 @@ _SAMPLES = str(SAMPLE.parent)
      "--out and --plot are the same file"),
     (["bench", "accuracy", _SAMPLES, "--json", "{d}/r", "--markdown", "{d}/r"],
      "--json and --markdown are the same file"),
-    (["export", "--format", "onnx", "--out", "{d}/w.pt", "--weights", "{d}/w.pt",
+    (["export", "--format", "torchscript", "--out", "{d}/w.pt", "--weights", "{d}/w.pt",
       "--overwrite"], "is the file being read"),
+    (["export", "--format", "onnx", "--out", "{d}/m.pt"], "an ONNX export must end in .onnx"),
+    (["train", _SAMPLES, "--out", "{d}/n.onnx"], "train writes PyTorch weights"),
+    (["bench", "accuracy", _SAMPLES, "--weights", "{d}/w.pt"],
+     "--weights is for the model scorer"),
     (["train", _SAMPLES, "--out", "{d}/n.pt", "--folds", "1"], "--folds must be 0"),
     (["synth", "--out", "{d}/s", "--subjects", "1000", "--minutes", "0.01"],
      "gives each less than 1 s"),
@@ -311,7 +315,8 @@ _SAMPLES = str(SAMPLE.parent)
         "bench unknown split", "export description exists", "report into a folder",
         "report plot unwritable", "train report exists", "synth unwritable",
         "report over its own log", "report page and plot one file",
-        "bench json and markdown one file", "export over its weights", "train one fold",
+        "bench json and markdown one file", "export over its weights",
+        "export onnx named .pt", "train named .onnx", "bench weights unused", "train one fold",
         "synth subjects without time"])
 def test_outputs_are_checked_before_any_work_and_nothing_is_replaced(tmp_path, args, message):
     """Every command checks where it will write before it works (a benchmark or a

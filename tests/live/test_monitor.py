@@ -150,17 +150,32 @@ def test_bad_input_is_refused_in_one_line(episode_clip):
             m.process(frame.astype(np.float32), 0.0)
         with pytest.raises(InputError, match="uint8 BGR"):
             m.process(frame[:, :, 0], 0.0)
+        for tiny in (np.zeros((1, 4000, 3), np.uint8), np.zeros((5, 2000, 3), np.uint8)):
+            with pytest.raises(InputError, match="at least 32 pixels a side"):
+                m.process(tiny, 0.5)
+        for when in ("abc", None, True):
+            with pytest.raises(InputError, match="timestamp_s must be a number"):
+                m.process(frame, when)
         m.process(frame, 1.0)
         with pytest.raises(InputError, match="timestamps must increase"):
             m.process(frame, 1.0)
     with pytest.raises(InputError, match="closed"):
         m.process(frame, 2.0)
-    with pytest.raises(InputError, match="bed_region"):
-        PainMonitor(bed_region=(0.5, 0, 0.4, 1))
+    with pytest.raises(InputError, match="closed"):
+        m.calibrate(seconds=5)
+    with pytest.raises(InputError, match="closed"):
+        m.calibrate([frame])
+    for region in ((0.5, 0, 0.4, 1), (0, 0, 1), ("a", 0, 1, 1)):
+        with pytest.raises(InputError, match="bed_region"):
+            PainMonitor(bed_region=region)
+    with pytest.raises(InputError, match="neutral must be"):
+        PainMonitor(neutral=None)
     with pytest.raises(InputError, match="scorer"):
         PainMonitor(scorer="magic")
     with pytest.raises(DeviceError, match="unknown device"):
         PainMonitor(device="tpu")
+    with pytest.raises(DeviceError, match="run on the CPU"):  # as the CLI says it
+        PainMonitor(device="cuda")
 
 
 def test_a_capture_thread_can_feed_it_while_others_read(episode_clip):

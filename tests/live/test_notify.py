@@ -216,16 +216,19 @@ def test_secrets_come_from_files_or_the_environment(tmp_path, caplog, monkeypatc
             read_secret(bad, "token")
     with pytest.raises(InputError):
         Notifier(Outbox(tmp_path / "o.sqlite"), "ftp://example.org/x")
+    with pytest.raises(InputError, match="--notify-token-file") as err:  # never delivered
+        Notifier(Outbox(tmp_path / "o.sqlite"), "http://nurse:pw@127.0.0.1:8771/x")
+    assert "pw" not in str(err.value)
 
 
 def test_the_local_feed_needs_the_token_on_every_v1_route():
     hub = Hub()
     hub.publish_reading({"kind": "reading", "t": 1.0, "pspi": 2.0})
     hub.status_fn = lambda: {"frames": 1}
-    port = free_port()
-    server = LocalServer(hub, "127.0.0.1", port, token="right-token")
+    server = LocalServer(hub, "127.0.0.1", 0, token="right-token")  # 0: any free port
     server.start()
-    base = f"http://127.0.0.1:{port}"
+    assert server.port > 0  # the one the system gave, as watch prints it
+    base = f"http://127.0.0.1:{server.port}"
     try:
         for path in ("/v1/latest", "/v1/status", "/v1/events", "/v1/nothing-here"):
             for headers in ({}, {"Authorization": "Bearer wrong"},
@@ -237,6 +240,7 @@ def test_the_local_feed_needs_the_token_on_every_v1_route():
         assert httpx.get(base + "/v1/latest", headers=ok, timeout=5).json()["pspi"] == 2.0
         assert httpx.get(base + "/v1/status", headers=ok, timeout=5).json() == {"frames": 1}
         assert httpx.get(base + "/healthz", timeout=5).status_code == 200  # open
+        assert httpx.head(base + "/healthz", timeout=5).status_code == 200  # probes use HEAD
     finally:
         hub.close()
         server.stop()

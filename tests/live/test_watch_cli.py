@@ -119,6 +119,9 @@ def test_realtime_feed_over_http_gives_onset_then_offset_in_time(episode_clip, t
             assert data["reason"] == "score_low"
     # /healthz answered while it ran, with the camera up and frames counting
     assert len(health) >= 10 and all(h["status"] == "ok" for h in health)
+    # open to anyone: the kind of source, never its path (a file name can name a patient)
+    assert {h["source"] for h in health} == {"file"}
+    assert not any(episode_clip.name in json.dumps(h) for h in health)
     frames = [h["frames"] for h in health if h.get("camera") == "ok"]
     assert frames == sorted(frames) and frames[-1] > 100
     assert latest and {"pspi", "aus", "face_detected", "quality"} <= set(latest[-1])
@@ -227,7 +230,8 @@ def test_bad_invocations_fail_in_one_line(tmp_path, episode_clip):
                        (["--warmup", "0"], "expected a number of seconds > 0"),
                        (["--calibrate", "inf"], "expected a number of seconds > 0"),
                        (["--scorer", "analytic", "--evidence", "0.5"],
-                        "the analytic scorer gives none")]:
+                        "the analytic scorer gives none"),
+                       (["--append"], "--append applies to --out")]:
         res = run(str(episode_clip), *args)
         assert res.returncode == 2 and said in res.stderr, (args, res.stderr)
         assert "Traceback" not in res.stderr and "policy" not in res.stderr

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from scipy.stats import pearsonr
 
-from painvision.errors import InputError
+from painvision.errors import DeviceError, InputError
 from painvision.pipeline import analyze_video
 from painvision.pipeline.analysis import CSV_COLUMNS
 from painvision.synth.faces import load_photo
@@ -91,6 +91,10 @@ def test_bad_arguments(short_clip):
         analyze_video(short_clip, stride=0)
     with pytest.raises(InputError, match="neutral"):
         analyze_video(short_clip, neutral=(10.0, 12.0))
+    with pytest.raises(InputError, match=r"neutral must be \(start_s, end_s\)"):
+        analyze_video(short_clip, neutral="0:3")
+    with pytest.raises(DeviceError, match="run on the CPU"):  # as the CLI says it
+        analyze_video(short_clip, device="cuda")
 
 
 def test_no_face_video_gives_empty_scores(no_face_clip):
