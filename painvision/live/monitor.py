@@ -218,7 +218,9 @@ class PainMonitor:
 
     @property
     def calibrating(self) -> bool:
-        return not self._neutral.ready
+        """True while a neutral is being learnt: at the start, and after
+        ``calibrate(seconds=...)`` mid-stream (nothing is scored meanwhile)."""
+        return not self._neutral.ready or self._neutral.collecting
 
     def status(self) -> dict[str, object]:
         return {"frames": self._frames, "scorer": self.scorer_name, "device": self.device,

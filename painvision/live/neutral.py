@@ -182,7 +182,7 @@ class AdaptiveNeutral:
         return self._coupling
 
     def to_dict(self) -> dict[str, object]:
-        return {"ready": self.ready, "method": self._method,
+        return {"ready": self.ready and not self.collecting, "method": self._method,
                 "frames": self._neutral.baseline.n_frames if self._neutral else self._seen,
                 "adapted_frames": self.adapted_frames, "drift_au": round(self.drift_au(), 3),
                 "pose_frames": self._coupling.n_frames if self._coupling else 0}

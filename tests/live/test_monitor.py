@@ -178,6 +178,29 @@ def test_bad_input_is_refused_in_one_line(episode_clip):
         PainMonitor(device="cuda")
 
 
+def test_calibrating_again_mid_stream_is_reported_until_done(episode_clip):
+    """calibrate(seconds=...) mid-stream: ``calibrating`` and the status say so, as the
+    readings do, until the new neutral is ready."""
+    frames = read_frames(episode_clip)
+    with PainMonitor(neutral=1.0) as m:
+        for frame, t in frames:
+            m.process(frame, t)
+            if not m.calibrating:
+                break
+        assert m.status()["neutral"]["ready"]
+        m.calibrate(seconds=1.0)
+        assert m.calibrating and not m.status()["neutral"]["ready"]
+        seen = []
+        for frame, t in frames:
+            r = m.process(frame, t)
+            seen.append(("calibrating" in r.quality, m.calibrating))
+            if not m.calibrating:
+                break
+        assert seen[0] == (True, True) and seen[-1] == (False, False), seen
+        assert all(a == b for a, b in seen)  # the readings and the monitor agree
+        assert m.status()["neutral"]["ready"]
+
+
 def test_a_capture_thread_can_feed_it_while_others_read(episode_clip):
     frames = list(read_frames(episode_clip))[:120]
     seen, errors = [], []
