@@ -1067,10 +1067,10 @@ def watch(
     serve: Annotated[str | None, typer.Option(
         "--serve", help="HOST:PORT for the local HTTP feed (/healthz, /v1/latest, "
                         "/v1/status, /v1/events); 127.0.0.1 unless a host is given.")] = None,
-    warmup: Annotated[str, typer.Option(
+    warmup: Annotated[str | None, typer.Option(
         "--warmup", metavar="SECONDS",
-        help="Seconds of the patient's face that set the automatic neutral.")
-    ] = "10",
+        help="Seconds of the patient's face that set the automatic neutral (default 10).",
+        show_default=False)] = None,
     calibrate: Annotated[str | None, typer.Option(
         "--calibrate", metavar="SECONDS",
         help="Instead: the first SECONDS show the patient at rest.")] = None,
@@ -1157,7 +1157,11 @@ def watch(
                          refractory_s=parse_seconds(refractory, "--refractory"),
                          evidence_threshold=evidence,
                          evidence_offset=min(AlertPolicy.evidence_offset, evidence))
-    neutral_policy = NeutralPolicy(warmup_s=parse_seconds(warmup, "--warmup", positive=True))
+    if warmup is not None and calibrate is not None:
+        raise _fail("--warmup sets the automatic neutral and --calibrate replaces it: give "
+                    "one of them")
+    neutral_policy = NeutralPolicy() if warmup is None else NeutralPolicy(
+        warmup_s=parse_seconds(warmup, "--warmup", positive=True))
     neutral: str | float = "auto" if calibrate is None else parse_seconds(
         calibrate, "--calibrate", positive=True)
     bind = parse_bind(serve) if serve else None

@@ -231,7 +231,8 @@ def test_bad_invocations_fail_in_one_line(tmp_path, episode_clip):
                        (["--calibrate", "inf"], "expected a number of seconds > 0"),
                        (["--scorer", "analytic", "--evidence", "0.5"],
                         "the analytic scorer gives none"),
-                       (["--append"], "--append applies to --out")]:
+                       (["--append"], "--append applies to --out"),
+                       (["--calibrate", "5", "--warmup", "5"], "give one of them")]:
         res = run(str(episode_clip), *args)
         assert res.returncode == 2 and said in res.stderr, (args, res.stderr)
         assert "Traceback" not in res.stderr and "policy" not in res.stderr
