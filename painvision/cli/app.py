@@ -910,6 +910,8 @@ def train(
     workers: Annotated[int, typer.Option(min=1, help="Processes for MediaPipe on video "
                                          "datasets.")] = os.cpu_count() or 1,
     overwrite: Annotated[bool, typer.Option(help="Replace an existing weights file.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar or table.")
+    ] = False,
 ) -> None:
     """Train the temporal model on DATASET(S); reports per fold and on the held-out split."""
     import json
@@ -938,7 +940,8 @@ def train(
         raise _fail(str(exc)) from None
     cfg = TrainConfig(model=model, epochs=epochs, steps_per_epoch=steps, folds=folds, seed=seed)
     progress = Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-                        TimeRemainingColumn(), console=err_console, transient=True)
+                        TimeRemainingColumn(), console=err_console, transient=True,
+                        disable=quiet)
     tasks: dict[str, int] = {}
 
     def on_progress(label: str, done: int, total: int) -> None:
@@ -989,8 +992,9 @@ def train(
         row(f"fold {fold['fold']}", fold["metrics"])
     if "heldout" in report:
         row("held-out split", report["heldout"])
-    out_console.print(table)
-    out_console.print(f"wrote {out} and {report_path}", highlight=False)
+    if not quiet:
+        out_console.print(table)
+        out_console.print(f"wrote {out} and {report_path}", highlight=False)
 
 
 @app.command()

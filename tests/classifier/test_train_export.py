@@ -136,10 +136,12 @@ def test_cli_train_says_when_the_data_cannot_train_a_model(tmp_path):
     exe = Path(sys.executable).with_name("painvision")
     res = subprocess.run([str(exe), "train", str(data), "--out", str(tmp_path / "m.pt"),
                           "--epochs", "1", "--steps", "1", "--model", "tcn_tiny",
-                          "--device", "cpu"], capture_output=True, text=True, timeout=600)
+                          "--device", "cpu", "-q"], capture_output=True, text=True, timeout=600)
     assert res.returncode == 0, res.stderr
     text = " ".join(res.stderr.split())
-    assert "warning: no validation subjects (1 training subject(s))" in text
+    assert "warning: no validation subjects (1 training subject(s))" in text  # -q or not
+    assert res.stdout == ""  # -q: no table
+    assert (tmp_path / "m.pt").is_file() and (tmp_path / "m.report.json").is_file()
 
 
 @pytest.mark.parametrize("fmt", ["onnx", "torchscript"])
