@@ -410,18 +410,7 @@ def test_outputs_left_by_a_killed_run_are_removed_by_the_next(tmp_path, faces):
 
 def test_interrupted_before_any_output_leaves_no_folder_it_made(tmp_path):
     """Ctrl-C during the first video: the --out folders this run made go with it."""
-    out = tmp_path / "a" / "b" / "out"
-    proc = _start("analyze", str(SAMPLE), "--out", str(out), "--scorer", "analytic",
-                  env={"TTY_COMPATIBLE": "1", "COLUMNS": "120"})
-    os.set_blocking(proc.stderr.fileno(), False)
-    seen = bytearray()
-
-    def analysing() -> bool:
-        seen.extend(proc.stderr.read() or b"")
-        done = re.findall(rb"(\d+)/400", bytes(seen))
-        return bool(done) and int(done[-1]) >= 25
-
-    _until(analysing, proc, "frames analysed")
+    proc, _ = _analysing_the_sample(tmp_path / "a" / "b" / "out")
     proc.send_signal(signal.SIGINT)
     proc.communicate(timeout=120)
     assert proc.returncode == 130
@@ -662,6 +651,24 @@ def _until(ready, proc: subprocess.Popen, what: str, timeout: float = 120) -> No
         time.sleep(0.01)
 
 
+def _analysing_the_sample(out: Path) -> tuple[subprocess.Popen, bytes]:
+    """``analyze`` of the sample into ``out``, once 25 of its 400 frames are analysed (its
+    progress bar is drawn on the pipe to see them); the process and its stderr so far,
+    which is left non-blocking."""
+    proc = _start("analyze", str(SAMPLE), "--out", str(out), "--scorer", "analytic",
+                  env={"TTY_COMPATIBLE": "1", "COLUMNS": "120"})
+    os.set_blocking(proc.stderr.fileno(), False)
+    seen = bytearray()
+
+    def analysing() -> bool:
+        seen.extend(proc.stderr.read() or b"")
+        done = re.findall(rb"(\d+)/400", bytes(seen))
+        return bool(done) and int(done[-1]) >= 25
+
+    _until(analysing, proc, "frames analysed")
+    return proc, bytes(seen)
+
+
 def _interrupted(proc: subprocess.Popen, out: Path, seen: bytes = b"",
                  code: int = 130, finished: tuple[str, ...] = ()) -> None:
     """``finished``: the outputs a video that was already done when the signal came
@@ -682,21 +689,10 @@ def _interrupted(proc: subprocess.Popen, out: Path, seen: bytes = b"",
 def test_ctrl_c_or_kill_while_analysing_leaves_no_file(tmp_path, sig):
     """Ctrl-C, or a kill / timeout / service stop (SIGTERM): exit 128 + the signal."""
     out = tmp_path / "out"
-    # the progress bar drawn on the pipe, to see frames being analysed
-    proc = _start("analyze", str(SAMPLE), "--out", str(out), "--scorer", "analytic",
-                  env={"TTY_COMPATIBLE": "1", "COLUMNS": "120"})
-    os.set_blocking(proc.stderr.fileno(), False)
-    seen = bytearray()
-
-    def analysing() -> bool:
-        seen.extend(proc.stderr.read() or b"")
-        done = re.findall(rb"(\d+)/400", bytes(seen))
-        return bool(done) and int(done[-1]) >= 25
-
-    _until(analysing, proc, "frames analysed")
+    proc, seen = _analysing_the_sample(out)
     proc.send_signal(sig)
     os.set_blocking(proc.stderr.fileno(), True)
-    _interrupted(proc, out, bytes(seen), 128 + int(sig))
+    _interrupted(proc, out, seen, 128 + int(sig))
 
 
 @pytest.mark.parametrize("jobs, sig, group", [(1, signal.SIGINT, True),

@@ -272,18 +272,25 @@ def test_a_video_shorter_than_the_warmup_says_nothing_was_scored(episode_clip):
     assert all(r.get("pspi") is None for r in readings if r["kind"] == "reading")
 
 
+def _reader_goes_away(proc: subprocess.Popen, after_lines: int, timeout: float) -> str:
+    """Read ``after_lines`` JSON lines of ``watch``'s stdout, then close it (`watch ... |
+    head -N`); once it has ended, its stderr."""
+    try:
+        for _ in range(after_lines):
+            json.loads(proc.stdout.readline())
+        proc.stdout.close()
+        proc.wait(timeout=timeout)
+    finally:
+        proc.kill()
+    return proc.stderr.read()
+
+
 def test_a_closed_stdout_does_not_stop_the_other_outputs(episode_clip, tmp_path):
     """`watch ... --out F | head`: stdout's reader goes away, the monitoring and --out go
     on to the end of the video, with a warning."""
     out = tmp_path / "night.jsonl"
     proc = start(str(episode_clip), "--out", str(out), "--calibrate", "4")
-    try:
-        json.loads(proc.stdout.readline())
-        proc.stdout.close()
-        proc.wait(timeout=120)
-    finally:
-        proc.kill()
-    stderr = proc.stderr.read()
+    stderr = _reader_goes_away(proc, after_lines=1, timeout=120)
     assert proc.returncode == 0 and "Traceback" not in stderr
     assert "standard output was closed; monitoring goes on" in stderr
     assert "stopped (end_of_video)" in stderr
@@ -293,13 +300,6 @@ def test_a_closed_stdout_does_not_stop_the_other_outputs(episode_clip, tmp_path)
 
 def test_a_closed_stdout_stops_it_quietly(episode_clip):
     proc = start(str(episode_clip), "--realtime", "--every", "0.1")
-    try:
-        for _ in range(3):
-            json.loads(proc.stdout.readline())
-        proc.stdout.close()  # the reader goes away (`watch ... | head -3`)
-        proc.wait(timeout=20)
-    finally:
-        proc.kill()
-    stderr = proc.stderr.read()
+    stderr = _reader_goes_away(proc, after_lines=3, timeout=20)
     assert proc.returncode == 0 and "Traceback" not in stderr
     assert "stopped (output_closed)" in stderr
