@@ -1172,7 +1172,7 @@ def watch(
     if bind is not None:  # before anything is opened or written
         require("serve", "watch --serve")
     _check_distinct([("--out", out), ("--outbox", outbox)],
-                    inputs=(Path(source),) if Path(source).is_file() else ())
+                    inputs=(Path(spec.target),) if spec.kind == "file" else ())
     _check_output(out, "--out", None if append else False,
                   advice="use --append to add to it, or choose another file")
     if append and out is None:
