@@ -13,21 +13,28 @@ averages are taken.
 Frames are weighted: pain frames by how much the face shows (a stoic's unchanging face
 cannot be learned from, and is not asked of it), frames of the look-alikes of pain four times
 (they are where a bedside alarm goes wrong), the classes balanced.
+
+``train_evidence`` is the whole recipe over one or more labelled datasets (each weighing
+the same, a share of each one's subjects held back to stop training): the shipped weights
+come from it (``scripts/train_pain_evidence.py``), and ``painvision train --scorer
+combined`` runs it on a user's own recordings, real faces above all.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import logging
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 
 import numpy as np
 import torch
-from sklearn.metrics import roc_auc_score
+from sklearn.metrics import f1_score, roc_auc_score
 from torch import nn
 
-from painvision.classifier.train import Clip
+from painvision.classifier.train import Clip, Progress
 from painvision.datasets import ACTIVITIES, LOOK_ALIKES
+from painvision.errors import InputError
 from painvision.features.analytic import AnalyticScorer
 from painvision.features.evidence import (
     CHANNELS,
@@ -39,7 +46,8 @@ from painvision.features.evidence import (
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["EvidenceConfig", "clip_channels", "evidence_set", "fit_evidence"]
+__all__ = ["EvidenceConfig", "clip_channels", "evidence_metrics", "evidence_set",
+           "fit_evidence", "split_subjects", "train_evidence"]
 
 _LOOK_ALIKE_CODES = [ACTIVITIES.index(a) for a in LOOK_ALIKES]
 
@@ -218,7 +226,8 @@ def _loss(net: _Net, z: torch.Tensor, y: torch.Tensor, w: torch.Tensor) -> torch
 
 
 def fit_evidence(train: list[ClipChannels], val: list[ClipChannels],
-                 cfg: EvidenceConfig | None = None, info: dict | None = None
+                 cfg: EvidenceConfig | None = None, info: dict | None = None,
+                 on_progress: Progress | None = None, label: str = "pain evidence"
                  ) -> tuple[PainEvidence, dict[str, object]]:
     """Train ``cfg.members`` networks (seeds ``cfg.seed``, ``cfg.seed + 1``, ...) on
     ``train`` (augmented), each stopped early on ``val`` (whole subjects, unaugmented), and
@@ -227,15 +236,23 @@ def fit_evidence(train: list[ClipChannels], val: list[ClipChannels],
     eyes shut: 0.16-0.28 across seeds before ``_eyes_closing``; a pain smile 0.32-0.77).
 
     Returns the evidence and a report (validation ROC-AUC of the average, share of
-    non-pain frames below 0.5 by activity, each member's epochs and best loss)."""
+    non-pain frames below 0.5 by activity, each member's epochs and best loss).
+    ``on_progress(label, done, total)`` follows the epochs of all members."""
     cfg = cfg or EvidenceConfig()
     if cfg.members < 1:
         raise ValueError("members must be at least 1")
     # unaugmented (one copy draws nothing from the generator): the same for every member
     val_set = evidence_set(val, cfg, 1, np.random.default_rng(cfg.seed))
     members, runs = [], []
+    total = cfg.members * cfg.epochs
     for i in range(cfg.members):
-        net, history = _fit_one(train, val_set, dataclasses.replace(cfg, seed=cfg.seed + i))
+        def epoch_done(epoch: int, i: int = i) -> None:
+            if on_progress is not None:
+                on_progress(label, i * cfg.epochs + epoch, total)
+
+        net, history = _fit_one(train, val_set, dataclasses.replace(cfg, seed=cfg.seed + i),
+                                epoch_done)
+        epoch_done(cfg.epochs)  # stopped early: the member is done all the same
         members.append(net)
         runs.append({"seed": cfg.seed + i, "epochs": len(history),
                      "best_val_loss": float(min(history))})
@@ -255,7 +272,8 @@ def fit_evidence(train: list[ClipChannels], val: list[ClipChannels],
     return evidence, report
 
 
-def _fit_one(train: list[ClipChannels], val_set: tuple[np.ndarray, ...], cfg: EvidenceConfig
+def _fit_one(train: list[ClipChannels], val_set: tuple[np.ndarray, ...], cfg: EvidenceConfig,
+             on_epoch: Callable[[int], None] | None = None
              ) -> tuple[PainEvidence, list[float]]:
     """One network from ``cfg.seed``, stopped early on ``val_set`` (``evidence_set``'s
     unaugmented output); returns it and its validation losses by epoch."""
@@ -290,6 +308,8 @@ def _fit_one(train: list[ClipChannels], val_set: tuple[np.ndarray, ...], cfg: Ev
             vl = float(_loss(net, zv, tt["yv"], tt["wv"]))
         history.append(vl)
         logger.info("evidence epoch %d: val loss %.4f", epoch + 1, vl)
+        if on_epoch is not None:
+            on_epoch(epoch + 1)
         if vl < best - 1e-4:
             best, bad = vl, 0
             best_state = {k: v.clone() for k, v in net.state_dict().items()}
@@ -302,3 +322,139 @@ def _fit_one(train: list[ClipChannels], val_set: tuple[np.ndarray, ...], cfg: Ev
     sd = {k: v.double().numpy() for k, v in net.state_dict().items()}
     return PainEvidence(mean, std, sd["l1.weight"].T.copy(), sd["l1.bias"],
                         sd["l2.weight"][0], float(sd["l2.bias"][0]), {}), history
+
+
+def split_subjects(datasets: Sequence[Sequence[ClipChannels]], share: float,
+                   rng: np.random.Generator) -> tuple[list[ClipChannels], list[ClipChannels]]:
+    """``(train, val)``: from each dataset in turn, ``round(share * subjects)`` of its
+    subjects (at least one) held back whole for validation; a dataset of fewer than 3
+    subjects gives them all to training."""
+    train: list[ClipChannels] = []
+    val: list[ClipChannels] = []
+    for clips in datasets:
+        subjects = sorted({c.subject for c in clips})
+        held: set[str] = set()
+        if len(subjects) >= 3 and share > 0:
+            held = set(rng.choice(subjects, size=max(1, round(share * len(subjects))),
+                                  replace=False).tolist())
+        train += [c for c in clips if c.subject not in held]
+        val += [c for c in clips if c.subject in held]
+    return train, val
+
+
+def evidence_metrics(evidence: PainEvidence, clips: Sequence[ClipChannels],
+                     threshold: float = 0.5) -> dict[str, object]:
+    """Frame-level: pain ROC-AUC and F1 of ``pain_prob`` at ``threshold``, and the share of
+    non-pain frames below it, over all and by what the face does (the ``activity`` label,
+    where the dataset has one; ``none`` otherwise)."""
+    return _frame_metrics([evidence.prob(evidence_features(c.channels, c.t)) for c in clips],
+                          clips, threshold)
+
+
+def _frame_metrics(probs: Sequence[np.ndarray], clips: Sequence[ClipChannels],
+                   threshold: float = 0.5) -> dict[str, object]:
+    """``evidence_metrics`` from each clip's ``pain_prob``, already computed."""
+    ps, ys, acts = [], [], []
+    for prob, c in zip(probs, clips, strict=True):
+        p = np.asarray(prob, dtype=np.float64)
+        ok = np.isfinite(p)
+        ps.append(p[ok])
+        ys.append(c.pain[ok] > 0.5)
+        acts.append(np.asarray(c.activity)[ok].astype(int))
+    p = np.concatenate(ps) if ps else np.zeros(0)
+    y = np.concatenate(ys) if ys else np.zeros(0, bool)
+    act = np.concatenate(acts) if acts else np.zeros(0, int)
+    both = bool(y.any() and (~y).any())
+    return {
+        "frames": int(p.size), "pain_frames": int(y.sum()),
+        "roc_auc": float(roc_auc_score(y, p)) if both else None,
+        "f1": float(f1_score(y, p >= threshold)) if both else None,
+        "non_pain_below": float((p[~y] < threshold).mean()) if (~y).any() else None,
+        "non_pain_below_by_activity": {
+            (ACTIVITIES[a] if 0 <= a < len(ACTIVITIES) else str(a)):
+                float((p[~y & (act == a)] < threshold).mean())
+            for a in np.unique(act[~y]).tolist()},
+    }
+
+
+def train_evidence(datasets: Sequence[Sequence[Clip]], cfg: EvidenceConfig | None = None,
+                   *, folds: int = 0, val_share: float = 0.15, info: dict | None = None,
+                   analytic: AnalyticScorer | None = None,
+                   on_progress: Progress | None = None) -> tuple[PainEvidence, dict]:
+    """The pain evidence trained on labelled datasets (``classifier.train.load_clips``'s
+    clips, one list per dataset; the ``pain`` label, and ``activity`` where there is one).
+
+    Each dataset weighs the same however long it is. Clips of a dataset's ``heldout``
+    split are never trained on; the finished evidence is measured on them. With ``folds``
+    >= 2, subject-grouped cross-validation first: each training subject is tested once, by
+    an evidence trained without it (its own subjects held back for early stopping).
+    Then the final evidence on every training subject, ``val_share`` of each dataset's
+    subjects held back to stop training (``split_subjects``).
+
+    Raises:
+        InputError: no training clips, no pain frame or no other frame to learn from, no
+            subject to hold back, or more folds than subjects.
+    """
+    cfg = cfg or EvidenceConfig()
+    analytic = analytic or AnalyticScorer()
+    if folds == 1 or folds < 0:
+        raise InputError("folds must be 0 (no cross-validation) or at least 2")
+    train_sets: list[list[ClipChannels]] = []
+    heldout: list[ClipChannels] = []
+    sizes = []
+    for clips in datasets:
+        chans = [clip_channels(c, analytic) for c in clips if c.split != "heldout"]
+        heldout += [clip_channels(c, analytic) for c in clips if c.split == "heldout"]
+        frames = sum(len(c.t) for c in chans)
+        train_sets.append([dataclasses.replace(c, weight=1.0 / frames) for c in chans]
+                          if frames else [])
+        sizes.append({"clips": len(chans), "subjects": len({c.subject for c in chans}),
+                      "frames": int(frames)})
+    every = [c for part in train_sets for c in part]
+    if not every:
+        raise InputError("no training clips (all are in the heldout split)")
+    pain = sum(int((c.pain > 0.5).sum()) for c in every)
+    frames = sum(len(c.t) for c in every)
+    if pain == 0 or pain == frames:
+        raise InputError("the training clips have " + ("no pain frame" if pain == 0 else
+                         "only pain frames") + ": the pain evidence learns pain against "
+                         "what else faces do, and needs both")
+    rng = np.random.default_rng(cfg.seed)
+    report: dict[str, object] = {"config": asdict(cfg), "datasets": sizes, "folds": []}
+    if folds >= 2:
+        subjects = sorted({c.subject for c in every})
+        if folds > len(subjects):
+            raise InputError(f"{folds} folds need at least {folds} training subjects, "
+                             f"the data have {len(subjects)}")
+        order = rng.permutation(subjects)
+        pooled_probs, pooled_clips = [], []
+        for k in range(folds):
+            test = set(order[k::folds].tolist())
+            tr, va = split_subjects([[c for c in part if c.subject not in test]
+                                     for part in train_sets], val_share, rng)
+            if not va:
+                raise InputError("too few subjects to hold any back for early stopping in a "
+                                 "fold: give datasets of at least 3 subjects, or fewer folds")
+            ev, _ = fit_evidence(tr, va, cfg, on_progress=on_progress,
+                                 label=f"fold {k + 1}")
+            test_clips = [c for c in every if c.subject in test]
+            probs = [ev.prob(evidence_features(c.channels, c.t)) for c in test_clips]
+            report["folds"].append({"fold": k + 1, "test_subjects": sorted(test),
+                                    "metrics": _frame_metrics(probs, test_clips)})
+            pooled_probs += probs
+            pooled_clips += test_clips
+        # every subject read by the fold's evidence that was not trained on it
+        report["folds_pooled"] = _frame_metrics(pooled_probs, pooled_clips)
+    tr, va = split_subjects(train_sets, val_share, rng)
+    if not va:
+        raise InputError("too few subjects to hold any back for early stopping: the pain "
+                         "evidence needs a dataset of at least 3 subjects")
+    evidence, fit_report = fit_evidence(tr, va, cfg, info={"datasets": sizes, **(info or {})},
+                                        on_progress=on_progress, label="final")
+    report["final"] = {"train_subjects": sorted({c.subject for c in tr}),
+                       "val_subjects": sorted({c.subject for c in va}),
+                       "validation": evidence_metrics(evidence, va), **fit_report}
+    if heldout:
+        report["heldout"] = evidence_metrics(evidence, heldout)
+    return evidence, report
+

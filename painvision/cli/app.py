@@ -16,7 +16,14 @@ from typing import Annotated, NoReturn
 import typer
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeRemainingColumn,
+)
 from rich.table import Table
 
 from painvision._version import __version__
@@ -892,20 +899,121 @@ def synth(
                           f"{subjects - len(held)} training and {len(held)} held-out subjects")
 
 
+def _train_progress(quiet: bool) -> tuple[Progress, Callable[[str, int, int], None]]:
+    """A progress display for training and its ``on_progress(label, done, total)``."""
+    progress = Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+                        TimeRemainingColumn(), console=err_console, transient=True,
+                        disable=quiet)
+    tasks: dict[str, TaskID] = {}
+
+    def on_progress(label: str, done: int, total: int) -> None:
+        if label not in tasks:
+            tasks[label] = progress.add_task(label, total=total)
+        progress.update(tasks[label], completed=done, total=total)
+
+    return progress, on_progress
+
+
+def _train_evidence(datasets: list[Path], out: Path, *, epochs: int | None, folds: int,
+                    seed: int, workers: int, overwrite: bool, quiet: bool,
+                    model_only: list[tuple[str, object]]) -> None:
+    """``train --scorer combined``: the pain evidence (``classifier.evidence_train``)."""
+    import json
+
+    from painvision.classifier.evidence_train import EvidenceConfig, train_evidence
+    from painvision.classifier.train import load_clips
+    from painvision.fileio import atomic_write_text, json_safe
+
+    given = [name for name, value in model_only if value is not None]
+    if given:
+        raise _fail(f"{', '.join(given)} only appl{'ies' if len(given) == 1 else 'y'} to "
+                    "--scorer model: the pain evidence is a small network trained on the CPU")
+    if out.suffix.lower() != ".json":
+        raise _fail(f"--out {out}: the pain evidence is a JSON file; name it .json")
+    report_path = out.with_name(out.stem + ".report.json")
+    _check_output(out, "--out", overwrite)
+    _check_output(report_path, "--out", overwrite)
+    cfg = EvidenceConfig(seed=seed, **({} if epochs is None else {"epochs": epochs}))
+    progress, on_progress = _train_progress(quiet)
+    try:
+        with progress:
+            parts = [load_clips(d, on_progress=on_progress, workers=workers,
+                                prefix_subjects=len(datasets) > 1) for d in datasets]
+            evidence, report = train_evidence(
+                parts, cfg, folds=folds, on_progress=on_progress,
+                info={"name": out.stem, "trained_by": "painvision train --scorer combined"})
+    except PainVisionError as exc:
+        raise _fail(str(exc)) from None
+    report["datasets"] = [{"path": str(d), **size}
+                          for d, size in zip(datasets, report["datasets"], strict=True)]
+    try:
+        atomic_write_text(out, json.dumps(evidence.to_dict(), indent=1) + "\n")
+    except OSError as exc:
+        raise _cannot_write(exc, out) from None
+    try:
+        atomic_write_text(report_path, json.dumps(json_safe(report), indent=2) + "\n")
+    except OSError as exc:
+        raise _cannot_write(exc, report_path) from None
+    if quiet:
+        return
+    table = Table(title="painvision train --scorer combined (pain_prob, frames)",
+                  title_justify="left")
+    for col in ("evaluated on", "frames", "pain frames", "pain ROC-AUC", "pain F1",
+                "non-pain < 0.5"):
+        first = col == "evaluated on"
+        table.add_column(col, justify="left" if first else "right", no_wrap=first)
+
+    def row(name: str, m: dict) -> None:
+        def f(v: object) -> str:
+            return "-" if v is None else f"{v:.3f}"
+
+        table.add_row(name, str(m["frames"]), str(m["pain_frames"]), f(m["roc_auc"]),
+                      f(m["f1"]), f(m["non_pain_below"]))
+
+    for fold in report["folds"]:
+        row(f"fold {fold['fold']}", fold["metrics"])
+    if "folds_pooled" in report:
+        row("folds pooled", report["folds_pooled"])
+    row("validation subjects", report["final"]["validation"])
+    if "heldout" in report:
+        row("held-out split", report["heldout"])
+    out_console.print(table)
+    out_console.print(f"wrote {out} and {report_path}\n"
+                      f"use it: painvision analyze VIDEO --weights {out}\n"
+                      f"alarms and look-alikes: painvision bench accuracy DATASET "
+                      f"--scorer combined --evidence {out}", highlight=False, soft_wrap=True)
+
+
 @app.command()
 def train(
-    datasets: Annotated[list[Path], typer.Argument(help="Dataset folder(s) in the generic "
-                                                   "format.", show_default=False)],
-    out: Annotated[Path, typer.Option("--out", "-o", help="Weights file to write "
-                                      "(a report goes beside it as <stem>.report.json).",
+    datasets: Annotated[list[Path], typer.Argument(help="Dataset folder(s): the generic "
+                                                   "format, the UNBC-McMaster layout, or "
+                                                   "videos with <id>.labels.csv beside "
+                                                   "each.",
+                                                   show_default=False)],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Weights file to write: .pt for "
+                                      "the model, .json for the pain evidence (a report goes "
+                                      "beside it as <stem>.report.json).",
                                       show_default=False)],
-    epochs: Annotated[int, typer.Option(min=1, help="Most epochs (early stopping on "
-                                        "validation subjects).")] = 40,
-    steps: Annotated[int, typer.Option(min=1, help="Batches per epoch.")] = 50,
+    scorer: Annotated[str, typer.Option(
+        help="What to train: 'model', the temporal model (--scorer model), or 'combined', "
+             "the pain evidence that gives the default scorer its pain_prob; use the result "
+             "with analyze / watch --weights.")] = "model",
+    epochs: Annotated[int | None, typer.Option(
+        min=1, help="Most epochs (early stopping on validation subjects). Default: 40 for "
+                    "the model, 30 for each of the pain evidence's networks.",
+        show_default=False)] = None,
+    steps: Annotated[int | None, typer.Option(
+        min=1, help="Batches per epoch (the model only). Default: 50.",
+        show_default=False)] = None,
     folds: Annotated[int, typer.Option(min=0, help="Subject-grouped cross-validation folds "
                                        "(0: none; else at least 2).")] = 0,
-    model: Annotated[str, typer.Option(help="Model variant.")] = "tcn_small",
-    device: Annotated[str, typer.Option(help="auto | cpu | cuda.")] = "auto",
+    model: Annotated[str | None, typer.Option(
+        help="Model variant (the model only). Default: tcn_small.", show_default=False)
+    ] = None,
+    device: Annotated[str | None, typer.Option(
+        help="auto | cpu | cuda (the model only). Default: auto.", show_default=False)
+    ] = None,
     seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
     workers: Annotated[int, typer.Option(min=1, help="Processes for MediaPipe on video "
                                          "datasets.")] = os.cpu_count() or 1,
@@ -913,7 +1021,8 @@ def train(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar or table.")
     ] = False,
 ) -> None:
-    """Train the temporal model on DATASET(S); reports per fold and on the held-out split."""
+    """Train the temporal model, or the default scorer's pain evidence (--scorer combined),
+    on DATASET(S); reports per fold and on the held-out split."""
     import json
 
     require("train", "painvision train", needs=("torch", "sklearn"))
@@ -924,11 +1033,25 @@ def train(
     from painvision.device import resolve_device
     from painvision.fileio import atomic_write_text
 
+    if scorer not in ("model", "combined"):
+        raise _fail(f"--scorer {scorer!r}: train makes 'model' (the temporal model) or "
+                    "'combined' (its pain evidence); the analytic scorer has nothing to learn")
     if folds == 1:
         raise _fail("--folds must be 0 (no cross-validation) or at least 2")
-    if out.suffix.lower() == ".onnx":  # weights files are read by their extension
+    if scorer == "combined":
+        _train_evidence(datasets, out, epochs=epochs, folds=folds, seed=seed, workers=workers,
+                        overwrite=overwrite, quiet=quiet,
+                        model_only=[("--steps", steps), ("--model", model),
+                                    ("--device", device)])
+        return
+    epochs = 40 if epochs is None else epochs
+    steps = 50 if steps is None else steps
+    model = model or "tcn_small"
+    device = device or "auto"
+    if out.suffix.lower() in (".onnx", ".json"):  # weights files are read by their extension
         raise _fail(f"--out {out}: train writes PyTorch weights; name them .pt (painvision "
-                    "export --format onnx makes the .onnx)")
+                    "export --format onnx makes the .onnx; --scorer combined writes the "
+                    "pain evidence's .json)")
     report_path = out.with_name(out.stem + ".report.json")
     _check_output(out, "--out", overwrite)
     _check_output(report_path, "--out", overwrite)
@@ -939,15 +1062,7 @@ def train(
     except PainVisionError as exc:
         raise _fail(str(exc)) from None
     cfg = TrainConfig(model=model, epochs=epochs, steps_per_epoch=steps, folds=folds, seed=seed)
-    progress = Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-                        TimeRemainingColumn(), console=err_console, transient=True,
-                        disable=quiet)
-    tasks: dict[str, int] = {}
-
-    def on_progress(label: str, done: int, total: int) -> None:
-        if label not in tasks:
-            tasks[label] = progress.add_task(label, total=total)
-        progress.update(tasks[label], completed=done, total=total)
+    progress, on_progress = _train_progress(quiet)
 
     with progress:
         clips = []

@@ -7,15 +7,12 @@ import subprocess
 import sys
 from pathlib import Path
 
-import cv2
 import numpy as np
 import pytest
+from unbc_layout import write_unbc
 
 from painvision.bench.accuracy import accuracy_markdown, run_accuracy
 from painvision.datasets import is_unbc, item_labels, load_dataset
-from painvision.synth.faces import load_photo
-from painvision.synth.render import FaceRig
-from painvision.synth.sequence import Episode, Script
 
 pytestmark = pytest.mark.mediapipe
 
@@ -23,27 +20,8 @@ pytestmark = pytest.mark.mediapipe
 @pytest.fixture(scope="module")
 def unbc(tmp_path_factory):
     """Two subjects, one sequence each, in the archive's own layout."""
-    root = tmp_path_factory.mktemp("unbc") / "UNBC"
-    rig = FaceRig(load_photo("astronaut"), (240, 180))
-    for subject, seq, peak in (("042-ll042", "ll042t1aaaff", 4.0), ("064-ak064", "ak064t1afaff",
-                                                                     2.0)):
-        tl = Script(2.0, 15.0, episodes=(Episode(0.6, 0.9, 1.4, 1.8,
-                                                 {"au4": peak, "au7": peak / 2}),)).timeline()
-        labels = tl.labels()
-        img_dir = root / "Images" / subject / seq
-        pspi_dir = root / "Frame_Labels" / "PSPI" / subject / seq
-        facs_dir = root / "Frame_Labels" / "FACS" / subject / seq
-        for d in (img_dir, pspi_dir, facs_dir):
-            d.mkdir(parents=True)
-        for i in range(len(tl)):
-            stem = f"{seq}{i + 1:03d}"
-            drive = {k: float(v[i]) for k, v in tl.drive.items()}
-            cv2.imwrite(str(img_dir / f"{stem}.png"), rig.frame(drive, tl.head[i]))
-            (pspi_dir / f"{stem}_facs.txt").write_text(f"   {labels.pspi[i]:.7e}\n")
-            lines = [f"   {au:.7e}   {getattr(labels, f'au{au}')[i]:.7e}"
-                     for au in (4, 7) if getattr(labels, f"au{au}")[i] > 0]
-            (facs_dir / f"{stem}_facs.txt").write_text("\n".join(lines) + ("\n" if lines else ""))
-    return root
+    return write_unbc(tmp_path_factory.mktemp("unbc") / "UNBC",
+                      [("042-ll042", "ll042t1aaaff", 4.0), ("064-ak064", "ak064t1afaff", 2.0)])
 
 
 def test_unbc_layout_is_read(unbc):
