@@ -27,7 +27,7 @@ from painvision.scoring import create_scorer
 from painvision.types import AU_NAMES
 
 __all__ = ["accuracy_markdown", "activity_alarms", "non_pain_shares", "pooled_metrics",
-           "run_accuracy"]
+           "run_accuracy", "sample_auc"]
 
 
 def _auc(score: np.ndarray, y: np.ndarray) -> float | None:
@@ -43,20 +43,21 @@ def pooled_metrics(pred: dict[str, np.ndarray], truth: dict[str, np.ndarray]
     score's ROC-AUC over frames pooled (``pred`` has the AUs, ``pspi``, ``pain_score``)."""
     out: dict[str, object] = {"pspi": pspi_metrics(pred["pspi"], truth["pspi"])}
     au = {}
-    for name in AU_NAMES:
+    for name in AU_NAMES:  # frames the dataset codes (BioVid codes none: NaN)
         p, t = pred[name], truth[name]
-        ok = np.isfinite(p)
+        ok = np.isfinite(p) & np.isfinite(t)
         r = (float(np.corrcoef(p[ok], t[ok])[0, 1])
              if ok.sum() > 2 and p[ok].std() > 0 and t[ok].std() > 0 else None)
         au[name] = {"mae": float(np.abs(p[ok] - t[ok]).mean()) if ok.any() else None,
                     "pearson": r}
     out["aus"] = au
+    coded = np.isfinite(truth["pspi"])
     for k in (1, 3):
         y = (truth["pspi"] >= k).astype(int)
-        ok = np.isfinite(pred["pspi"])
+        ok = np.isfinite(pred["pspi"]) & coded
         out[f"pspi_ge_{k}"] = {
             "f1": float(f1_score(y[ok], pred["pspi"][ok] >= k)) if ok.any() else None,
-            "roc_auc": _auc(pred["pspi"], y),
+            "roc_auc": _auc(np.where(coded, pred["pspi"], np.nan), y),
         }
     out["pain_roc_auc"] = _auc(pred["pain_score"], truth["pain"].astype(int))
     return out
@@ -128,6 +129,28 @@ def activity_alarms(alarm: np.ndarray, prob: np.ndarray | None, truth: dict[str,
             "frames_prob": float(p.size),
         }
     return out
+
+
+#: A sample's pain score: this percentile of its frames' (robust to a stray frame).
+SAMPLE_PERCENTILE = 90
+
+
+def sample_auc(clips: list[dict]) -> float | None:
+    """ROC-AUC over whole samples, as datasets labelled per sample are scored (BioVid: a
+    sample's heat level): each clip whose ``pain`` label is the same on every frame, scored
+    by the ``SAMPLE_PERCENTILE``-th percentile of its frames' pain score. None unless both
+    kinds of sample are there."""
+    scores, labels = [], []
+    for c in clips:
+        pain = c["truth"]["pain"] > 0.5
+        score = c["pred"]["pain_score"]
+        score = score[np.isfinite(score)]
+        if pain.size and (pain.all() or not pain.any()) and score.size:
+            scores.append(float(np.percentile(score, SAMPLE_PERCENTILE)))
+            labels.append(int(pain[0]))
+    if len(set(labels)) < 2:
+        return None
+    return float(roc_auc_score(labels, scores))
 
 
 def _merge_activity(per_clip: list[dict]) -> dict[str, dict[str, float | None]]:
@@ -261,6 +284,7 @@ def run_accuracy(
         truth = {key: cat("truth", key, clips) for key in truth_keys}
         entry = pooled_metrics(pred, truth)
         entry["pain_f1"] = pain_metrics(pred["pain_score"], truth["pain"], threshold)["f1"]
+        entry["sample_pain_roc_auc"] = sample_auc(clips)
         entry["non_pain"] = non_pain_shares(pred["pain_score"], truth, threshold)
         entry["episodes"] = _episodes([c["episodes"] for c in clips])
         entry["activities"] = _merge_activity([c["activity"] for c in clips])
@@ -312,6 +336,11 @@ def accuracy_markdown(report: dict) -> str:
             f"{_f(p['icc31'])} | {_f(s['pspi_ge_1']['f1'])} | {_f(s['pspi_ge_3']['f1'])} | "
             f"{_f(s['pspi_ge_3']['roc_auc'])} | {_f(s['pain_roc_auc'])} ({s['pain_score']}) | "
             f"{_f(s['pain_f1'])} |")
+    samples = {n: s.get("sample_pain_roc_auc") for n, s in report["scorers"].items()}
+    if any(v is not None for v in samples.values()):
+        lines += ["", f"Per sample (each clip labelled pain or not throughout, scored by the "
+                  f"{SAMPLE_PERCENTILE}th percentile of its frames' pain score): ROC-AUC "
+                  + ", ".join(f"{n} {_f(v)}" for n, v in samples.items()) + "."]
     lines += ["", "Alarms as the monitor raises them (`AlertPolicy` defaults; a *shown* episode "
               "is one whose labelled PSPI reaches the onset threshold):", "",
               "| scorer | true episodes | recall | shown episodes | recall (shown) | precision "

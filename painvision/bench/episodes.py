@@ -47,7 +47,9 @@ def alarm_metrics(alarm: np.ndarray, pain: np.ndarray, t: np.ndarray,
         if hit:
             found += 1
             delays.append(float(t[starts[0]] - t[a]) if starts else 0.0)
-        if pspi is not None and np.nanmax(np.asarray(pspi)[a:b]) >= shown_threshold:
+        coded = np.asarray(pspi)[a:b] if pspi is not None else np.zeros(0)
+        coded = coded[np.isfinite(coded)]  # BioVid codes no PSPI: no episode is "shown"
+        if coded.size and coded.max() >= shown_threshold:
             shown += 1
             shown_found += int(hit)
     dt = float(np.median(np.diff(t))) if t.size > 1 else 0.0

@@ -200,7 +200,10 @@ def evidence_set(clips: list[ClipChannels], cfg: EvidenceConfig, copies: int,
             f = evidence_features(x, c.t)
             ok = np.isfinite(f).all(axis=1)
             pain = c.pain[ok] > 0.5
-            w = np.where(pain, 0.1 + np.clip(c.pspi[ok] / 2.0, 0.0, 0.9), 1.0)
+            # a pain frame weighs by how much the face shows; in full where that is not
+            # coded (BioVid: a sample's heat level, no PSPI)
+            shown = np.nan_to_num(c.pspi[ok] / 2.0, nan=0.9)
+            w = np.where(pain, 0.1 + np.clip(shown, 0.0, 0.9), 1.0)
             w = np.where(np.isin(c.activity[ok], _LOOK_ALIKE_CODES) & ~pain,
                          cfg.look_alike_weight, w) * c.weight
             xs.append(f[ok])

@@ -414,6 +414,10 @@ def train_and_report(clips: list[Clip], cfg: TrainConfig, device: torch.device,
     held = [c for c in clips if c.split == "heldout"]
     if not train_clips:
         raise InputError("the dataset has no training clips (all are in the heldout split)")
+    if not any(np.isfinite(c.labels["pspi"]).any() for c in train_clips):
+        raise InputError("the training clips code no PSPI or AUs (BioVid labels only a "
+                         "sample's heat level): the model learns AUs from them; train the "
+                         "pain evidence on such data (painvision train --scorer combined)")
     report: dict[str, object] = {"config": asdict(cfg), "folds": [], "inputs": {
         # the signals are read at the head's pose (features.posefit) where a clip is long
         # enough: the shipped weights were trained before that, on uncorrected signals

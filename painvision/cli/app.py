@@ -987,9 +987,9 @@ def _train_evidence(datasets: list[Path], out: Path, *, epochs: int | None, fold
 @app.command()
 def train(
     datasets: Annotated[list[Path], typer.Argument(help="Dataset folder(s): the generic "
-                                                   "format, the UNBC-McMaster layout, or "
-                                                   "videos with <id>.labels.csv beside "
-                                                   "each.",
+                                                   "format, videos with <id>.labels.csv "
+                                                   "beside each, or the UNBC-McMaster or "
+                                                   "BioVid (part A) layout.",
                                                    show_default=False)],
     out: Annotated[Path, typer.Option("--out", "-o", help="Weights file to write: .pt for "
                                       "the model, .json for the pain evidence (a report goes "
@@ -1061,6 +1061,12 @@ def train(
         dev = resolve_device(device)
     except PainVisionError as exc:
         raise _fail(str(exc)) from None
+    from painvision.datasets import is_biovid
+
+    for d in datasets:  # said before hours of MediaPipe, not after
+        if is_biovid(d):
+            raise _fail(f"{d}: BioVid codes no PSPI or AUs, which the model learns; train the "
+                        "pain evidence on it instead (--scorer combined)")
     cfg = TrainConfig(model=model, epochs=epochs, steps_per_epoch=steps, folds=folds, seed=seed)
     progress, on_progress = _train_progress(quiet)
 
@@ -1526,7 +1532,9 @@ def _check_reports(json_out: Path | None, md_out: Path | None, overwrite: bool) 
 
 @bench_app.command("accuracy")
 def bench_accuracy(
-    dataset: Annotated[Path, typer.Argument(help="Dataset: generic format or UNBC layout.",
+    dataset: Annotated[Path, typer.Argument(help="Dataset: generic format, videos with "
+                                                  "<id>.labels.csv, or the UNBC-McMaster or "
+                                                  "BioVid (part A) layout.",
                                             show_default=False)],
     scorer: Annotated[str, typer.Option(
         help="Scorers to compare, comma-separated (combined, analytic, model), or all.")

@@ -67,8 +67,10 @@ class DatasetItem:
 def load_dataset(root: str | Path, split: str | None = None) -> list[DatasetItem]:
     """The clips of a dataset, optionally of one split: the generic format, the
     UNBC-McMaster archive's own layout (recognised by its ``Images/`` and
-    ``Frame_Labels/PSPI/`` folders), or a folder of ``<id>.mp4`` with ``<id>.labels.csv``
-    beside each (as ``sample_videos/``). The last two put every clip in split ``train``.
+    ``Frame_Labels/PSPI/`` folders), the BioVid Heat Pain Database's part A (its
+    ``video/<subject>/<subject>-<class>-<n>.mp4``; ``datasets.biovid``), or a folder of
+    ``<id>.mp4`` with ``<id>.labels.csv`` beside each (as ``sample_videos/``). The last
+    three put every clip in split ``train``.
 
     Raises:
         InputError: the folder is not a dataset, or a clip has no labels or no data.
@@ -86,6 +88,13 @@ def load_dataset(root: str | Path, split: str | None = None) -> list[DatasetItem
                 for cid, subject, folder in unbc_sequences(root)]
     if not root.is_dir():
         raise InputError(f"{root} is not a folder")
+    from painvision.datasets.biovid import biovid_samples, is_biovid
+
+    if is_biovid(root):
+        if split not in (None, "train"):
+            return []
+        return [DatasetItem(cid, subject, "train", None, video, None, root, "biovid")
+                for cid, subject, _cls, video in biovid_samples(root)]
     subjects = root / "subjects.csv"
     pairs = sorted(root.glob("*.labels.csv"))
     if not subjects.is_file() and pairs:
@@ -130,6 +139,11 @@ def item_labels(item: DatasetItem) -> dict[str, np.ndarray]:
         from painvision.datasets.unbc import read_unbc_labels
 
         return read_unbc_labels(item.root, item.id)
+    if item.kind == "biovid":
+        from painvision.datasets.biovid import read_biovid_labels
+
+        assert item.video is not None
+        return read_biovid_labels(item.video)
     if item.labels is None:
         raise InputError(f"clip {item.id} has no labels")
     return read_labels(item.labels)
