@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import math
 import os
+import shutil
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-__all__ = ["atomic_output", "atomic_write_text", "json_safe", "make_private_dirs",
-           "move_all", "shown_path"]
+__all__ = ["atomic_output", "atomic_outputs", "atomic_write_text", "json_safe",
+           "make_private_dirs", "move_all", "shown_path"]
 
 
 def _file_mode() -> int:
@@ -124,6 +125,27 @@ def move_all(files: list[Path], dest: str | os.PathLike[str], keep: Path) -> lis
                 pass  # as much as can be put back is
         raise
     return [target for _, target, _ in done]
+
+
+@contextmanager
+def atomic_outputs(folder: str | os.PathLike[str]) -> Iterator[Path]:
+    """Yield a hidden staging folder inside ``folder``: what the caller writes there
+    appears in ``folder`` all together when the block ends (``move_all``; a file it
+    replaces is put back if a move fails), or, on any error, none of it does. For files
+    that only make sense as a set, such as weights and the report on them."""
+    dest = Path(folder)
+    dest.mkdir(parents=True, exist_ok=True)
+    stage = Path(tempfile.mkdtemp(dir=dest, prefix=".painvision-", suffix=".tmp"))
+    keep = stage / ".replaced"
+    try:
+        yield stage
+        files = sorted(p for p in stage.iterdir() if p != keep)
+        for f in files:
+            os.chmod(f, _FILE_MODE)
+        keep.mkdir()
+        move_all(files, dest, keep)
+    finally:
+        shutil.rmtree(stage, ignore_errors=True)
 
 
 def shown_path(path: str | os.PathLike[str], root: str | os.PathLike[str]) -> str:

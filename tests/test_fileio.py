@@ -65,3 +65,30 @@ def test_written_files_get_the_mode_the_users_umask_gives(tmp_path, umask, mode)
     subprocess.run([sys.executable, "-c", code, str(tmp_path / "f.csv"), oct(umask)[2:]],
                    check=True)
     assert stat.S_IMODE((tmp_path / "f.csv").stat().st_mode) == mode
+
+
+def test_outputs_written_together_appear_together_or_not_at_all(tmp_path):
+    from painvision.fileio import atomic_outputs
+
+    dest = tmp_path / "out"
+    with atomic_outputs(dest) as stage:
+        (stage / "w.json").write_text("new weights")
+        (stage / "w.report.json").write_text("new report")
+        assert not (dest / "w.json").exists()  # nothing until the block ends
+    assert (dest / "w.json").read_text() == "new weights"
+    assert (dest / "w.report.json").read_text() == "new report"
+    # the second cannot be moved (a folder of that name, not empty, is in the way): the
+    # first, which had replaced the user's file, is put back as it was
+    (dest / "w.json").write_text("old weights")
+    (dest / "w.report.json").unlink()
+    (dest / "w.report.json").mkdir()
+    (dest / "w.report.json" / "x").write_text("")
+    with pytest.raises(OSError), atomic_outputs(dest) as stage:
+        (stage / "w.json").write_text("newer weights")
+        (stage / "w.report.json").write_text("newer report")
+    assert (dest / "w.json").read_text() == "old weights"
+    assert sorted(p.name for p in dest.iterdir()) == ["w.json", "w.report.json"]  # no stage
+    with pytest.raises(RuntimeError), atomic_outputs(dest) as stage:
+        (stage / "w.json").write_text("half")
+        raise RuntimeError("training failed")
+    assert (dest / "w.json").read_text() == "old weights"

@@ -46,8 +46,8 @@ from painvision.features.evidence import (
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["EvidenceConfig", "clip_channels", "evidence_metrics", "evidence_set",
-           "fit_evidence", "split_subjects", "train_evidence"]
+__all__ = ["EvidenceConfig", "check_folds", "clip_channels", "evidence_metrics", "evidence_set",
+           "fit_evidence", "fold_plan", "preflight", "split_subjects", "train_evidence"]
 
 _LOOK_ALIKE_CODES = [ACTIVITIES.index(a) for a in LOOK_ALIKES]
 
@@ -92,7 +92,7 @@ def clip_channels(clip: Clip, analytic: AnalyticScorer) -> ClipChannels:
     """The evidence inputs of a prepared clip (its own automatic neutral, as ``analyze``)."""
     n = min(len(clip.track), clip.labels["pain"].size)
     raw, ap = analytic.raw(clip.inputs.signals, clip.inputs.valid, clip.inputs.neutral.baseline)
-    act = clip.labels.get("activity", np.zeros(n))
+    act = np.nan_to_num(np.asarray(clip.labels.get("activity", np.zeros(n)), float), nan=0.0)
     return ClipChannels(clip.subject, clip.track.t[:n], evidence_channels(raw, ap)[:n],
                         clip.labels["pain"][:n], clip.labels["pspi"][:n], act[:n])
 
@@ -195,15 +195,14 @@ def evidence_set(clips: list[ClipChannels], cfg: EvidenceConfig, copies: int,
         clips = _eyes_closing(clips, cfg.closing_share, rng)
     xs, ys, ws, acts = [], [], [], []
     for c in clips:
+        shown = _shown_pspi(c)
         for k in range(copies):
             x = c.channels if k == 0 else _augment(c.channels, rng, cfg)
             f = evidence_features(x, c.t)
             ok = np.isfinite(f).all(axis=1)
             pain = c.pain[ok] > 0.5
-            # a pain frame weighs by how much the face shows; in full where that is not
-            # coded (BioVid: a sample's heat level, no PSPI)
-            shown = np.nan_to_num(c.pspi[ok] / 2.0, nan=0.9)
-            w = np.where(pain, 0.1 + np.clip(shown, 0.0, 0.9), 1.0)
+            # a pain frame weighs by how much the face shows
+            w = np.where(pain, 0.1 + np.clip(shown[ok] / 2.0, 0.0, 0.9), 1.0)
             w = np.where(np.isin(c.activity[ok], _LOOK_ALIKE_CODES) & ~pain,
                          cfg.look_alike_weight, w) * c.weight
             xs.append(f[ok])
@@ -211,6 +210,21 @@ def evidence_set(clips: list[ClipChannels], cfg: EvidenceConfig, copies: int,
             ws.append(w.astype(np.float32))
             acts.append(c.activity[ok])
     return (np.concatenate(xs), np.concatenate(ys), np.concatenate(ws), np.concatenate(acts))
+
+
+_PSPI_PARTS = [[CHANNELS.index(a) for a in part]
+               for part in (("au4",), ("au6", "au7"), ("au9", "au10"))]
+
+
+def _shown_pspi(c: ClipChannels) -> np.ndarray:
+    """How much pain each frame's face shows: its labelled PSPI, or where the dataset codes
+    none (BioVid labels a sample's heat level), the PSPI the analytic scorer reads on it
+    (AU43 left out), so that a face at rest inside a pain sample weighs as little as a
+    coded PSPI of 0 does."""
+    x = np.clip(np.nan_to_num(c.channels), 0.0, 5.0)
+    read = sum(x[:, part].max(axis=1) for part in _PSPI_PARTS)
+    pspi = np.asarray(c.pspi)
+    return np.where(np.isfinite(pspi), pspi, read).astype(pspi.dtype, copy=False)
 
 
 class _Net(nn.Module):
@@ -269,7 +283,7 @@ def fit_evidence(train: list[ClipChannels], val: list[ClipChannels],
         "val_pain_recall_at_0.5": float((p[yv > 0.5] >= 0.5).mean()) if (yv > 0.5).any()
         else None,
         "val_non_pain_below_0.5": {
-            ACTIVITIES[int(a)]: float((p[(yv < 0.5) & (av == a)] < 0.5).mean())
+            _activity_name(int(a)): float((p[(yv < 0.5) & (av == a)] < 0.5).mean())
             for a in np.unique(av[yv < 0.5])},
     }
     return evidence, report
@@ -374,10 +388,111 @@ def _frame_metrics(probs: Sequence[np.ndarray], clips: Sequence[ClipChannels],
         "f1": float(f1_score(y, p >= threshold)) if both else None,
         "non_pain_below": float((p[~y] < threshold).mean()) if (~y).any() else None,
         "non_pain_below_by_activity": {
-            (ACTIVITIES[a] if 0 <= a < len(ACTIVITIES) else str(a)):
-                float((p[~y & (act == a)] < threshold).mean())
+            _activity_name(a): float((p[~y & (act == a)] < threshold).mean())
             for a in np.unique(act[~y]).tolist()},
     }
+
+
+def _activity_name(code: int) -> str:
+    """An ``activity`` code's name; a code the dataset made up, as a number."""
+    return ACTIVITIES[code] if 0 <= code < len(ACTIVITIES) else str(code)
+
+
+def fold_plan(subjects: Sequence[str], folds: int, seed: int) -> list[set[str]]:
+    """The test subjects of each of ``folds`` subject-grouped folds (its own random
+    stream: asking for folds does not change the final evidence's split)."""
+    order = np.random.default_rng([seed, 1]).permutation(sorted(set(subjects)))
+    return [set(order[k::folds].tolist()) for k in range(folds)]
+
+
+def check_folds(datasets: Sequence[Sequence[str]], folds: int, seed: int) -> None:
+    """Every fold must leave one dataset 3 subjects or more (training and early stopping).
+
+    Raises:
+        InputError: it does not; the message gives the largest ``folds`` that would.
+    """
+    if folds == 0:
+        return
+    if folds == 1 or folds < 0:
+        raise InputError("folds must be 0 (no cross-validation) or at least 2")
+    every = sorted({s for part in datasets for s in part})
+
+    def works(n: int) -> bool:
+        return all(any(len(set(part) - test) >= 3 for part in datasets)
+                   for test in fold_plan(every, n, seed))
+
+    if folds > len(every):
+        raise InputError(f"{folds} folds need at least {folds} training subjects, "
+                         f"the data have {len(every)}")
+    if not works(folds):
+        # fewer folds test more subjects at once, more folds fewer: the nearest that works
+        fits = sorted((n for n in range(2, len(every) + 1) if works(n)),
+                      key=lambda n: (abs(n - folds), n))
+        raise InputError(f"with {folds} folds a fold keeps too few subjects: each must keep 3 "
+                         "of one dataset to train on and to stop training; "
+                         + (f"--folds {fits[0]} works" if fits else
+                            "give more subjects, or no folds"))
+
+
+def preflight(datasets: Sequence[Sequence[tuple[str, str, np.ndarray]]], folds: int = 0,
+              seed: int = 0) -> None:
+    """What can be said of labelled data before any face is read (MediaPipe on a large
+    archive takes hours): per dataset, ``(subject, split, pain labels)`` of each clip.
+
+    Raises:
+        InputError: nothing to train on, no pain frame or no other, no dataset of 3
+            subjects, or folds that cannot work.
+    """
+    train = [[(s, p) for s, split, p in part if split != "heldout"] for part in datasets]
+    clips = [c for part in train for c in part]
+    if not clips:
+        raise InputError("no training clips (all are in the heldout split)")
+    pain = sum(int((np.asarray(p) > 0.5).sum()) for _, p in clips)
+    frames = sum(np.asarray(p).size for _, p in clips)
+    if pain == 0 or pain == frames:
+        raise InputError(_ONE_CLASS.format("no pain frame" if pain == 0 else "only pain frames"))
+    subjects = [sorted({s for s, _ in part}) for part in train]
+    if max(len(part) for part in subjects) < 3:
+        raise InputError(_TOO_FEW)
+    check_folds(subjects, folds, seed)
+
+
+_ONE_CLASS = ("the training clips have {}: the pain evidence learns pain against what else "
+              "faces do, and needs both")
+_TOO_FEW = ("too few subjects to hold any back to stop training: the pain evidence needs a "
+            "dataset of at least 3 subjects")
+
+
+def _usable(clips: Sequence[ClipChannels]) -> tuple[int, int]:
+    """Frames with a face: ``(pain, other)``."""
+    pain = other = 0
+    for c in clips:
+        ok = np.isfinite(c.channels).all(axis=1)
+        p = c.pain[ok] > 0.5
+        pain += int(p.sum())
+        other += int((~p).sum())
+    return pain, other
+
+
+def _check_parts(train: Sequence[ClipChannels], val: Sequence[ClipChannels], where: str,
+                 warnings: list[str]) -> None:
+    """A training part needs faces in pain and others; the subjects that stop training
+    need faces (one class alone stops it on that class: said, not refused)."""
+    pain, other = _usable(train)
+    if pain == 0 or other == 0:
+        raise InputError(f"{where}: the training subjects' frames with a face have "
+                         + ("no pain frame" if pain == 0 else "only pain frames")
+                         + "; give more subjects, or fewer folds")
+    held = sorted({c.subject for c in val})
+    pain, other = _usable(val)
+    if pain + other == 0:
+        raise InputError(f"{where}: no face was found in any frame of the subjects held back "
+                         f"to stop training ({', '.join(held)})")
+    if pain == 0 or other == 0:
+        warnings.append(f"{where}: the subjects held back to stop training "
+                        f"({', '.join(held)}) have " + ("no pain frame" if pain == 0 else
+                                                       "only pain frames")
+                        + " with a face, so training stops on one kind of frame alone")
 
 
 def train_evidence(datasets: Sequence[Sequence[Clip]], cfg: EvidenceConfig | None = None,
@@ -389,19 +504,19 @@ def train_evidence(datasets: Sequence[Sequence[Clip]], cfg: EvidenceConfig | Non
 
     Each dataset weighs the same however long it is. Clips of a dataset's ``heldout``
     split are never trained on; the finished evidence is measured on them. With ``folds``
-    >= 2, subject-grouped cross-validation first: each training subject is tested once, by
-    an evidence trained without it (its own subjects held back for early stopping).
-    Then the final evidence on every training subject, ``val_share`` of each dataset's
-    subjects held back to stop training (``split_subjects``).
+    >= 2, subject-grouped cross-validation first (``fold_plan``): each training subject is
+    tested once, by an evidence trained without it (its own subjects held back for early
+    stopping). Then the final evidence on every training subject, ``val_share`` of each
+    dataset's subjects held back to stop training (``split_subjects``); the same whether
+    or not there were folds. ``report["warnings"]``: what makes the result less to be
+    trusted (said, not refused).
 
     Raises:
-        InputError: no training clips, no pain frame or no other frame to learn from, no
-            subject to hold back, or more folds than subjects.
+        InputError: no training clips, no pain frame or no other frame with a face to
+            learn from, no subject to hold back, or folds that cannot work.
     """
     cfg = cfg or EvidenceConfig()
     analytic = analytic or AnalyticScorer()
-    if folds == 1 or folds < 0:
-        raise InputError("folds must be 0 (no cross-validation) or at least 2")
     train_sets: list[list[ClipChannels]] = []
     heldout: list[ClipChannels] = []
     sizes = []
@@ -416,28 +531,24 @@ def train_evidence(datasets: Sequence[Sequence[Clip]], cfg: EvidenceConfig | Non
     every = [c for part in train_sets for c in part]
     if not every:
         raise InputError("no training clips (all are in the heldout split)")
-    pain = sum(int((c.pain > 0.5).sum()) for c in every)
-    frames = sum(len(c.t) for c in every)
-    if pain == 0 or pain == frames:
-        raise InputError("the training clips have " + ("no pain frame" if pain == 0 else
-                         "only pain frames") + ": the pain evidence learns pain against "
-                         "what else faces do, and needs both")
-    rng = np.random.default_rng(cfg.seed)
-    report: dict[str, object] = {"config": asdict(cfg), "datasets": sizes, "folds": []}
+    pain, other = _usable(every)
+    if pain == 0 or other == 0:
+        raise InputError(_ONE_CLASS.format("no pain frame with a face" if pain == 0 else
+                                           "only pain frames with a face"))
+    subjects = [sorted({c.subject for c in part}) for part in train_sets]
+    if max(len(part) for part in subjects) < 3:
+        raise InputError(_TOO_FEW)
+    check_folds(subjects, folds, cfg.seed)
+    warnings: list[str] = []
+    report: dict[str, object] = {"config": asdict(cfg), "datasets": sizes, "folds": [],
+                                 "warnings": warnings}
     if folds >= 2:
-        subjects = sorted({c.subject for c in every})
-        if folds > len(subjects):
-            raise InputError(f"{folds} folds need at least {folds} training subjects, "
-                             f"the data have {len(subjects)}")
-        order = rng.permutation(subjects)
+        rng = np.random.default_rng([cfg.seed, 2])  # the folds' own validation draws
         pooled_probs, pooled_clips = [], []
-        for k in range(folds):
-            test = set(order[k::folds].tolist())
+        for k, test in enumerate(fold_plan([c.subject for c in every], folds, cfg.seed)):
             tr, va = split_subjects([[c for c in part if c.subject not in test]
                                      for part in train_sets], val_share, rng)
-            if not va:
-                raise InputError("too few subjects to hold any back for early stopping in a "
-                                 "fold: give datasets of at least 3 subjects, or fewer folds")
+            _check_parts(tr, va, f"fold {k + 1}", warnings)
             ev, _ = fit_evidence(tr, va, cfg, on_progress=on_progress,
                                  label=f"fold {k + 1}")
             test_clips = [c for c in every if c.subject in test]
@@ -448,10 +559,8 @@ def train_evidence(datasets: Sequence[Sequence[Clip]], cfg: EvidenceConfig | Non
             pooled_clips += test_clips
         # every subject read by the fold's evidence that was not trained on it
         report["folds_pooled"] = _frame_metrics(pooled_probs, pooled_clips)
-    tr, va = split_subjects(train_sets, val_share, rng)
-    if not va:
-        raise InputError("too few subjects to hold any back for early stopping: the pain "
-                         "evidence needs a dataset of at least 3 subjects")
+    tr, va = split_subjects(train_sets, val_share, np.random.default_rng(cfg.seed))
+    _check_parts(tr, va, "final", warnings)
     evidence, fit_report = fit_evidence(tr, va, cfg, info={"datasets": sizes, **(info or {})},
                                         on_progress=on_progress, label="final")
     report["final"] = {"train_subjects": sorted({c.subject for c in tr}),
@@ -459,5 +568,6 @@ def train_evidence(datasets: Sequence[Sequence[Clip]], cfg: EvidenceConfig | Non
                        "validation": evidence_metrics(evidence, va), **fit_report}
     if heldout:
         report["heldout"] = evidence_metrics(evidence, heldout)
+    for w in warnings:
+        logger.warning("%s", w)
     return evidence, report
-

@@ -920,9 +920,10 @@ def _train_evidence(datasets: list[Path], out: Path, *, epochs: int | None, fold
     """``train --scorer combined``: the pain evidence (``classifier.evidence_train``)."""
     import json
 
-    from painvision.classifier.evidence_train import EvidenceConfig, train_evidence
+    from painvision.classifier.evidence_train import EvidenceConfig, preflight, train_evidence
     from painvision.classifier.train import load_clips
-    from painvision.fileio import atomic_write_text, json_safe
+    from painvision.datasets import item_labels, load_dataset
+    from painvision.fileio import atomic_outputs, json_safe
 
     given = [name for name, value in model_only if value is not None]
     if given:
@@ -934,11 +935,18 @@ def _train_evidence(datasets: list[Path], out: Path, *, epochs: int | None, fold
     _check_output(out, "--out", overwrite)
     _check_output(report_path, "--out", overwrite)
     cfg = EvidenceConfig(seed=seed, **({} if epochs is None else {"epochs": epochs}))
+    prefix = len(datasets) > 1
+    try:  # what the labels already say, before hours of MediaPipe
+        preflight([[(f"{d.name}/{i.subject}" if prefix else i.subject, i.split,
+                     item_labels(i)["pain"]) for i in load_dataset(d)] for d in datasets],
+                  folds, seed)
+    except PainVisionError as exc:
+        raise _fail(str(exc)) from None
     progress, on_progress = _train_progress(quiet)
     try:
         with progress:
             parts = [load_clips(d, on_progress=on_progress, workers=workers,
-                                prefix_subjects=len(datasets) > 1) for d in datasets]
+                                prefix_subjects=prefix) for d in datasets]
             evidence, report = train_evidence(
                 parts, cfg, folds=folds, on_progress=on_progress,
                 info={"name": out.stem, "trained_by": "painvision train --scorer combined"})
@@ -946,14 +954,17 @@ def _train_evidence(datasets: list[Path], out: Path, *, epochs: int | None, fold
         raise _fail(str(exc)) from None
     report["datasets"] = [{"path": str(d), **size}
                           for d, size in zip(datasets, report["datasets"], strict=True)]
-    try:
-        atomic_write_text(out, json.dumps(evidence.to_dict(), indent=1) + "\n")
+    for warning in report["warnings"]:
+        err_console.print(f"[bold yellow]warning:[/] {escape(warning)}", highlight=False,
+                          soft_wrap=True)
+    try:  # the weights and the report on them: both, or neither
+        with atomic_outputs(out.parent) as stage:
+            (stage / out.name).write_text(json.dumps(evidence.to_dict(), indent=1) + "\n",
+                                          encoding="utf-8")
+            (stage / report_path.name).write_text(
+                json.dumps(json_safe(report), indent=2) + "\n", encoding="utf-8")
     except OSError as exc:
         raise _cannot_write(exc, out) from None
-    try:
-        atomic_write_text(report_path, json.dumps(json_safe(report), indent=2) + "\n")
-    except OSError as exc:
-        raise _cannot_write(exc, report_path) from None
     if quiet:
         return
     table = Table(title="painvision train --scorer combined (pain_prob, frames)",
@@ -978,6 +989,10 @@ def _train_evidence(datasets: list[Path], out: Path, *, epochs: int | None, fold
     if "heldout" in report:
         row("held-out split", report["heldout"])
     out_console.print(table)
+    if not report["folds"] and "heldout" not in report:
+        out_console.print("the validation subjects also chose when to stop, so their numbers "
+                          "flatter: --folds N tests every subject unseen", highlight=False,
+                          soft_wrap=True)
     out_console.print(f"wrote {out} and {report_path}\n"
                       f"use it: painvision analyze VIDEO --weights {out}\n"
                       f"alarms and look-alikes: painvision bench accuracy DATASET "
@@ -1031,8 +1046,16 @@ def train(
     from painvision.classifier.train import TrainConfig, load_clips, train_and_report
     from painvision.classifier.weights import save_weights
     from painvision.device import resolve_device
-    from painvision.fileio import atomic_write_text
+    from painvision.fileio import atomic_outputs
 
+    seen: dict[str, Path] = {}
+    for d in datasets:  # subjects are told apart by their dataset's folder name
+        if d.name in seen:
+            raise _fail(f"{d} and {seen[d.name]}: " + (
+                "the same dataset twice" if d.resolve() == seen[d.name].resolve() else
+                f"two datasets named {d.name!r}, whose subjects would be taken for the "
+                "same people; give one another name (a link will do)"))
+        seen[d.name] = d
     if scorer not in ("model", "combined"):
         raise _fail(f"--scorer {scorer!r}: train makes 'model' (the temporal model) or "
                     "'combined' (its pain evidence); the analytic scorer has nothing to learn")
@@ -1089,15 +1112,15 @@ def train(
         if warning[0]:
             err_console.print(f"[bold yellow]warning:[/] {warning[1]}", highlight=False,
                               soft_wrap=True)
-    try:
-        save_weights(out, net, {"name": out.stem, "trained_by": "painvision train",
-                                "config": report["config"], "datasets": report["datasets"]})
+    try:  # the weights and the report on them: both, or neither
+        with atomic_outputs(out.parent) as stage:
+            save_weights(stage / out.name, net, {
+                "name": out.stem, "trained_by": "painvision train",
+                "config": report["config"], "datasets": report["datasets"]})
+            (stage / report_path.name).write_text(json.dumps(report, indent=2) + "\n",
+                                                  encoding="utf-8")
     except OSError as exc:
         raise _cannot_write(exc, out) from None
-    try:
-        atomic_write_text(report_path, json.dumps(report, indent=2) + "\n")
-    except OSError as exc:
-        raise _cannot_write(exc, report_path) from None
     table = Table(title="painvision train", title_justify="left")
     for col in ("evaluated on", "frames", "PSPI MAE", "RMSE", "Pearson", "ICC(3,1)",
                 "pain F1", "pain ROC-AUC"):

@@ -80,7 +80,7 @@ def biovid_samples(root: str | Path) -> list[tuple[str, str, str, Path]]:
 def read_biovid_labels(video: str | Path) -> dict[str, np.ndarray]:
     """Per-frame labels of one sample, as the generic reader returns them: ``pain`` from its
     class, ``heat_level`` 0-4, PSPI and the AUs NaN (not coded). The frame count is the
-    container's."""
+    container's, or counted where it does not say."""
     import cv2
 
     path = Path(video)
@@ -92,6 +92,10 @@ def read_biovid_labels(video: str | Path) -> dict[str, np.ndarray]:
         if not cap.isOpened():
             raise InputError(f"{path}: cannot be opened as a video")
         n = int(cap.get(cv2.CAP_PROP_FRAME_COUNT))
+        if n <= 0:  # a container that does not say: count them (grabbed, not decoded)
+            n = 0
+            while cap.grab():
+                n += 1
     finally:
         cap.release()
     if n <= 0:

@@ -108,6 +108,9 @@ def load_dataset(root: str | Path, split: str | None = None) -> list[DatasetItem
             items.append(DatasetItem(cid, cid, "train", labels, video, None, root))
         return [] if split not in (None, "train") else items
     if not subjects.is_file():
+        if is_biovid(root.parent) and root.resolve() == (root.parent / "video").resolve():
+            raise InputError(f"{root} is BioVid's video folder: give the folder above it "
+                             f"({root.parent})")
         raise InputError(f"{root} is not a painvision dataset: {subjects} is missing")
     items = []
     with open(subjects, newline="", encoding="utf-8") as fh:

@@ -68,6 +68,30 @@ def test_the_layout_is_read_baseline_against_tolerance(biovid):
     assert load_dataset(biovid, "heldout") == []
 
 
+def test_its_video_folder_given_for_the_whole_is_pointed_above(biovid):
+    with pytest.raises(InputError, match="give the folder above it"):
+        load_dataset(biovid / "video")
+
+
+def test_training_on_baselines_alone_is_refused_before_any_face_is_read(biovid, tmp_path):
+    """The labels say there is no pain to learn: said at once, not after MediaPipe has read
+    every video (hours on the real database)."""
+    import os
+    import shutil
+
+    root = tmp_path / "PartA"
+    for video in (biovid / "video").rglob("*-BL1-*.mp4"):
+        (root / "video" / video.parent.name).mkdir(parents=True, exist_ok=True)
+        shutil.copy(video, root / "video" / video.parent.name / video.name)
+    cache = tmp_path / "cache"
+    res = subprocess.run([str(EXE), "train", str(root), "--scorer", "combined", "--out",
+                          str(tmp_path / "e.json")], capture_output=True, text=True,
+                         timeout=120, env={**os.environ, "PAINVISION_CACHE": str(cache)})
+    assert res.returncode == 2 and "no pain frame" in res.stderr, res.stderr
+    assert not cache.exists() or not any(cache.rglob("*.npz"))  # no face was read
+    assert not (tmp_path / "e.json").exists()
+
+
 def test_a_sample_filed_under_another_subject_is_refused(tmp_path):
     folder = tmp_path / "PartA" / "video" / SUBJECTS[1]
     folder.mkdir(parents=True)

@@ -16,6 +16,11 @@ from unbc_layout import write_unbc
 from painvision.classifier.evidence_train import (
     ClipChannels,
     EvidenceConfig,
+    _check_parts,
+    _shown_pspi,
+    check_folds,
+    evidence_set,
+    preflight,
     split_subjects,
     train_evidence,
 )
@@ -114,6 +119,87 @@ def test_each_dataset_weighs_the_same_however_long(clips):
     assert 0.7 < total["long/"] <= 1.0  # what its validation subjects leave of 1
 
 
+def test_folds_do_not_change_the_final_evidence(clips):
+    cfg = replace(SMALL, members=1, epochs=2)
+    alone, a = train_evidence([clips], cfg)
+    after, b = train_evidence([clips], cfg, folds=2)
+    assert a["final"]["val_subjects"] == b["final"]["val_subjects"]
+    assert np.array_equal(alone.w1, after.w1)
+
+
+def test_folds_that_leave_a_fold_too_few_subjects_are_refused_with_what_works():
+    five = [[f"s{k}" for k in range(5)]]
+    with pytest.raises(InputError, match="--folds 3 works"):  # 2 folds test 3 of 5 at once
+        check_folds(five, 2, 0)
+    check_folds(five, 3, 0)
+    with pytest.raises(InputError, match="give more subjects"):
+        check_folds([["a", "b", "c"]], 2, 0)
+    with pytest.raises(InputError, match="at least 9"):
+        check_folds(five, 9, 0)
+
+
+def test_what_the_labels_say_is_checked_before_any_face_is_read():
+    pain, calm = np.ones(10), np.zeros(10)
+    ok = [[(f"s{k}", "train", pain if k == 0 else calm) for k in range(4)]]
+    preflight(ok)
+    with pytest.raises(InputError, match="no pain frame"):
+        preflight([[(s, sp, calm) for s, sp, _ in ok[0]]])
+    with pytest.raises(InputError, match="only pain frames"):
+        preflight([[(s, sp, pain) for s, sp, _ in ok[0]]])
+    with pytest.raises(InputError, match="at least 3 subjects"):
+        preflight([ok[0][:2]])
+    with pytest.raises(InputError, match="heldout"):
+        preflight([[(s, "heldout", p) for s, _, p in ok[0]]])
+    with pytest.raises(InputError, match="folds"):
+        preflight(ok, folds=2)  # 4 subjects: a fold of 2 leaves 2
+
+
+def test_parts_without_faces_or_pain_are_refused_and_one_sided_validation_is_said():
+    def clip(subject, pain, face=True):
+        c = _channels(subject, 20)
+        c.pain[:] = pain
+        if not face:
+            c.channels[:] = np.nan
+        return c
+
+    warnings: list[str] = []
+    _check_parts([clip("a", 1), clip("b", 0)], [clip("c", 0), clip("c", 1)], "final", warnings)
+    assert warnings == []
+    with pytest.raises(InputError, match="no pain frame"):
+        _check_parts([clip("a", 0), clip("b", 0)], [clip("c", 1)], "fold 2", warnings)
+    with pytest.raises(InputError, match=r"no face .* \(c\)"):
+        _check_parts([clip("a", 1), clip("b", 0)], [clip("c", 1, face=False)], "final",
+                     warnings)
+    _check_parts([clip("a", 1), clip("b", 0)], [clip("c", 0)], "final", warnings)
+    assert len(warnings) == 1 and "no pain frame" in warnings[0]
+
+
+def test_an_uncoded_pain_frame_weighs_by_what_the_face_shows():
+    """BioVid codes no PSPI: a face at rest inside a pain sample must weigh as little as a
+    coded PSPI of 0, a grimace as much as its reading."""
+    from painvision.features.evidence import CHANNELS
+
+    c = _channels("s", 30)
+    c.pain[:] = 1.0
+    c.pspi[:] = np.nan
+    c.channels[15:, CHANNELS.index("au4")] = 2.0
+    c.channels[15:, CHANNELS.index("au7")] = 2.5
+    shown = _shown_pspi(c)
+    assert shown[:15].max() == 0.0 and shown[15:].min() == pytest.approx(4.5)
+    _, y, w, _ = evidence_set([c], SMALL, 1, np.random.default_rng(0))
+    assert y.all() and w[:15].max() == pytest.approx(0.1) and w[-1] == pytest.approx(1.0)
+    c.pspi[:] = 1.0  # coded: the label, not the reading
+    assert (_shown_pspi(c) == 1.0).all()
+
+
+def test_made_up_activity_codes_are_named_as_numbers(clips):
+    odd = [replace(c, labels={**c.labels, "activity": np.where(
+        c.labels.get("activity", np.zeros(len(c.labels["pain"]))) > 1, 99.0, 0.0)})
+        for c in clips]
+    _, report = train_evidence([odd], replace(SMALL, members=1, epochs=1))
+    assert "99" in report["final"]["validation"]["non_pain_below_by_activity"]
+
+
 def test_data_without_pain_or_subjects_to_hold_back_are_refused(clips):
     calm = [replace(c, labels={**c.labels, "pain": np.zeros_like(c.labels["pain"])})
             for c in clips]
@@ -123,6 +209,22 @@ def test_data_without_pain_or_subjects_to_hold_back_are_refused(clips):
         train_evidence([[c for c in clips if c.subject in ("train-000", "train-001")]], SMALL)
     with pytest.raises(InputError, match="folds"):
         train_evidence([clips], SMALL, folds=1)
+
+
+def test_cli_refuses_the_same_dataset_twice_or_two_of_one_name(dataset, tmp_path):
+    import shutil
+
+    link = tmp_path / "link" / dataset.name  # the same folder by another path
+    link.parent.mkdir()
+    link.symlink_to(dataset)
+    copy = shutil.copytree(dataset, tmp_path / "copy" / dataset.name)  # other people, maybe
+    for pair, message in (((dataset, dataset), "the same dataset twice"),
+                          ((dataset, link), "the same dataset twice"),
+                          ((dataset, copy), "two datasets named")):
+        res = subprocess.run([str(EXE), "train", *map(str, pair), "--scorer", "combined",
+                              "--out", str(tmp_path / "e.json")],
+                             capture_output=True, text=True, timeout=120)
+        assert res.returncode == 2 and message in res.stderr, res.stderr
 
 
 def test_cli_trains_the_evidence_that_analyze_then_uses(dataset, tmp_path, sample_video):

@@ -97,6 +97,10 @@ def test_safe_loading_refuses_pickled_objects(tmp_path, capsys):
     torch.save({"weights": torch.zeros(3)}, other)
     with pytest.raises(WeightsError, match="not a painvision weights file"):
         load_model(other)
+    evidence = tmp_path / "ward.json"  # pain-evidence weights, given to the model
+    evidence.write_text('{"channels": []}\n')
+    with pytest.raises(WeightsError, match="--scorer combined"):
+        load_model(evidence)
 
 
 def test_mismatched_weights_are_refused(tmp_path):
