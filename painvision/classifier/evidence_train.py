@@ -47,7 +47,8 @@ from painvision.features.evidence import (
 logger = logging.getLogger(__name__)
 
 __all__ = ["EvidenceConfig", "check_folds", "clip_channels", "evidence_metrics", "evidence_set",
-           "fit_evidence", "fold_plan", "preflight", "split_subjects", "train_evidence"]
+           "fit_evidence", "fold_plan", "preflight", "rest_readings", "split_subjects",
+           "train_evidence"]
 
 _LOOK_ALIKE_CODES = [ACTIVITIES.index(a) for a in LOOK_ALIKES]
 
@@ -92,7 +93,8 @@ def clip_channels(clip: Clip, analytic: AnalyticScorer) -> ClipChannels:
     """The evidence inputs of a prepared clip (its own automatic neutral, as ``analyze``)."""
     n = min(len(clip.track), clip.labels["pain"].size)
     raw, ap = analytic.raw(clip.inputs.signals, clip.inputs.valid, clip.inputs.neutral.baseline)
-    act = np.nan_to_num(np.asarray(clip.labels.get("activity", np.zeros(n)), float), nan=0.0)
+    act = np.asarray(clip.labels.get("activity", np.zeros(n)), float)
+    act = np.where(np.isfinite(act), np.rint(act), 0.0)  # codes are whole; none where blank
     return ClipChannels(clip.subject, clip.track.t[:n], evidence_channels(raw, ap)[:n],
                         clip.labels["pain"][:n], clip.labels["pspi"][:n], act[:n])
 
@@ -194,8 +196,9 @@ def evidence_set(clips: list[ClipChannels], cfg: EvidenceConfig, copies: int,
     if copies > 1 and cfg.closing_share > 0:
         clips = _eyes_closing(clips, cfg.closing_share, rng)
     xs, ys, ws, acts = [], [], [], []
+    rest = rest_readings(clips)  # a subject's clips are all in one set: split by subject
     for c in clips:
-        shown = _shown_pspi(c)
+        shown = _shown_pspi(c, rest[c.subject])
         for k in range(copies):
             x = c.channels if k == 0 else _augment(c.channels, rng, cfg)
             f = evidence_features(x, c.t)
@@ -216,13 +219,31 @@ _PSPI_PARTS = [[CHANNELS.index(a) for a in part]
                for part in (("au4",), ("au6", "au7"), ("au9", "au10"))]
 
 
-def _shown_pspi(c: ClipChannels) -> np.ndarray:
+def _read_pspi(c: ClipChannels) -> np.ndarray:
+    """PSPI read from each frame's unsmoothed AU measures (AU43 left out); NaN without a
+    face."""
+    x = np.clip(c.channels, 0.0, 5.0)
+    return sum(x[:, part].max(axis=1) for part in _PSPI_PARTS)
+
+
+def rest_readings(clips: Sequence[ClipChannels]) -> dict[str, float]:
+    """Per subject, the median of ``_read_pspi`` over their frames outside pain: what the
+    measures read on that person's face at rest (MediaPipe's jitter, a face that looks
+    frowny at rest). 0 for a subject without such frames."""
+    reads: dict[str, list[np.ndarray]] = {}
+    for c in clips:
+        r = _read_pspi(c)
+        reads.setdefault(c.subject, []).append(r[(c.pain <= 0.5) & np.isfinite(r)])
+    return {s: float(np.median(np.concatenate(v))) if sum(x.size for x in v) else 0.0
+            for s, v in reads.items()}
+
+
+def _shown_pspi(c: ClipChannels, rest: float = 0.0) -> np.ndarray:
     """How much pain each frame's face shows: its labelled PSPI, or where the dataset codes
-    none (BioVid labels a sample's heat level), the PSPI the analytic scorer reads on it
-    (AU43 left out), so that a face at rest inside a pain sample weighs as little as a
-    coded PSPI of 0 does."""
-    x = np.clip(np.nan_to_num(c.channels), 0.0, 5.0)
-    read = sum(x[:, part].max(axis=1) for part in _PSPI_PARTS)
+    none (BioVid labels a sample's heat level), the PSPI read on it above what the same
+    person's face reads at rest (``rest_readings``), so that a face at rest inside a pain
+    sample weighs about as little as a coded PSPI of 0 does."""
+    read = np.maximum(np.nan_to_num(_read_pspi(c) - rest), 0.0)
     pspi = np.asarray(c.pspi)
     return np.where(np.isfinite(pspi), pspi, read).astype(pspi.dtype, copy=False)
 
@@ -421,17 +442,17 @@ def check_folds(datasets: Sequence[Sequence[str]], folds: int, seed: int) -> Non
         return all(any(len(set(part) - test) >= 3 for part in datasets)
                    for test in fold_plan(every, n, seed))
 
+    if folds <= len(every) and works(folds):
+        return
+    # fewer folds test more subjects at once, more folds fewer: the nearest that works
+    fits = sorted((n for n in range(2, len(every) + 1) if works(n)),
+                  key=lambda n: (abs(n - folds), n))
+    advice = f"--folds {fits[0]} works" if fits else "give more subjects, or no folds"
     if folds > len(every):
-        raise InputError(f"{folds} folds need at least {folds} training subjects, "
-                         f"the data have {len(every)}")
-    if not works(folds):
-        # fewer folds test more subjects at once, more folds fewer: the nearest that works
-        fits = sorted((n for n in range(2, len(every) + 1) if works(n)),
-                      key=lambda n: (abs(n - folds), n))
-        raise InputError(f"with {folds} folds a fold keeps too few subjects: each must keep 3 "
-                         "of one dataset to train on and to stop training; "
-                         + (f"--folds {fits[0]} works" if fits else
-                            "give more subjects, or no folds"))
+        raise InputError(f"{folds} folds need at least {folds} training subjects, the data "
+                         f"have {len(every)}; {advice}")
+    raise InputError(f"with {folds} folds a fold keeps too few subjects: each must keep 3 "
+                     f"of one dataset to train on and to stop training; {advice}")
 
 
 def preflight(datasets: Sequence[Sequence[tuple[str, str, np.ndarray]]], folds: int = 0,
@@ -455,6 +476,49 @@ def preflight(datasets: Sequence[Sequence[tuple[str, str, np.ndarray]]], folds: 
     if max(len(part) for part in subjects) < 3:
         raise InputError(_TOO_FEW)
     check_folds(subjects, folds, seed)
+    # the splits depend on the subjects and the seed alone: each training part must hold
+    # pain and other frames by its labels (by its faces, too, once they are read)
+    labelled = [[_Labelled(s, np.asarray(p) > 0.5) for s, p in part] for part in train]
+    for where, tr in _training_parts(labelled, folds, seed):
+        have = {bool(x) for c in tr for x in np.unique(c.pain)}
+        if have != {False, True}:
+            raise InputError(_PART_ONE_CLASS.format(where=where, what="no pain frame" if True
+                                                    not in have else "only pain frames",
+                                                    fix=_more(folds)))
+
+
+@dataclass(frozen=True)
+class _Labelled:
+    """A clip as ``preflight`` sees it: whose, and its pain labels."""
+
+    subject: str
+    pain: np.ndarray
+
+
+def _training_parts(datasets: Sequence[Sequence], folds: int, seed: int
+                    ) -> list[tuple[str, list]]:
+    """``(name, training clips)`` of each fold and of the final fit, drawn as
+    ``train_evidence`` draws them (anything with a ``subject``)."""
+    every = [c for part in datasets for c in part]
+    out = []
+    if folds >= 2:
+        rng = np.random.default_rng([seed, 2])
+        for k, test in enumerate(fold_plan([c.subject for c in every], folds, seed)):
+            tr, _ = split_subjects([[c for c in part if c.subject not in test]
+                                    for part in datasets], _VAL_SHARE, rng)
+            out.append((f"fold {k + 1}", tr))
+    tr, _ = split_subjects(datasets, _VAL_SHARE, np.random.default_rng(seed))
+    out.append(("final", tr))
+    return out
+
+
+def _more(folds: int) -> str:
+    return "give more subjects" + (", or fewer folds" if folds else "")
+
+
+_VAL_SHARE = 0.15
+_PART_ONE_CLASS = ("{where}: the subjects it trains on have {what} (the others are held "
+                   "back to stop training, or tested); {fix}")
 
 
 _ONE_CLASS = ("the training clips have {}: the pain evidence learns pain against what else "
@@ -480,9 +544,9 @@ def _check_parts(train: Sequence[ClipChannels], val: Sequence[ClipChannels], whe
     need faces (one class alone stops it on that class: said, not refused)."""
     pain, other = _usable(train)
     if pain == 0 or other == 0:
-        raise InputError(f"{where}: the training subjects' frames with a face have "
-                         + ("no pain frame" if pain == 0 else "only pain frames")
-                         + "; give more subjects, or fewer folds")
+        raise InputError(_PART_ONE_CLASS.format(
+            where=where, what=("no pain frame" if pain == 0 else "only pain frames")
+            + " with a face", fix=_more(where != "final")))
     held = sorted({c.subject for c in val})
     pain, other = _usable(val)
     if pain + other == 0:
@@ -496,7 +560,7 @@ def _check_parts(train: Sequence[ClipChannels], val: Sequence[ClipChannels], whe
 
 
 def train_evidence(datasets: Sequence[Sequence[Clip]], cfg: EvidenceConfig | None = None,
-                   *, folds: int = 0, val_share: float = 0.15, info: dict | None = None,
+                   *, folds: int = 0, val_share: float = _VAL_SHARE, info: dict | None = None,
                    analytic: AnalyticScorer | None = None,
                    on_progress: Progress | None = None) -> tuple[PainEvidence, dict]:
     """The pain evidence trained on labelled datasets (``classifier.train.load_clips``'s
@@ -547,7 +611,7 @@ def train_evidence(datasets: Sequence[Sequence[Clip]], cfg: EvidenceConfig | Non
         pooled_probs, pooled_clips = [], []
         for k, test in enumerate(fold_plan([c.subject for c in every], folds, cfg.seed)):
             tr, va = split_subjects([[c for c in part if c.subject not in test]
-                                     for part in train_sets], val_share, rng)
+                                     for part in train_sets], val_share, rng)  # as preflight
             _check_parts(tr, va, f"fold {k + 1}", warnings)
             ev, _ = fit_evidence(tr, va, cfg, on_progress=on_progress,
                                  label=f"fold {k + 1}")
@@ -568,6 +632,6 @@ def train_evidence(datasets: Sequence[Sequence[Clip]], cfg: EvidenceConfig | Non
                        "validation": evidence_metrics(evidence, va), **fit_report}
     if heldout:
         report["heldout"] = evidence_metrics(evidence, heldout)
-    for w in warnings:
-        logger.warning("%s", w)
+    for w in warnings:  # the caller says them (report["warnings"]): logged quietly here
+        logger.info("%s", w)
     return evidence, report

@@ -145,7 +145,8 @@ def load_clips(root: str | os.PathLike[str], split: str | None = None,
                            labels["frame"].size, n)
             track = _cut(track, n)
             labels = {key: v[:n] for key, v in labels.items()}
-        subject = f"{Path(root).name}/{item.subject}" if prefix_subjects else item.subject
+        subject = (f"{Path(root).resolve().name}/{item.subject}" if prefix_subjects
+                   else item.subject)
         clips.append(Clip(item.id, subject, item.split, track, labels, prepare_inputs(track)))
         if on_progress:
             on_progress("prepare", k + 1, len(items))

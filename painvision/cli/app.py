@@ -937,7 +937,7 @@ def _train_evidence(datasets: list[Path], out: Path, *, epochs: int | None, fold
     cfg = EvidenceConfig(seed=seed, **({} if epochs is None else {"epochs": epochs}))
     prefix = len(datasets) > 1
     try:  # what the labels already say, before hours of MediaPipe
-        preflight([[(f"{d.name}/{i.subject}" if prefix else i.subject, i.split,
+        preflight([[(f"{d.resolve().name}/{i.subject}" if prefix else i.subject, i.split,
                      item_labels(i)["pain"]) for i in load_dataset(d)] for d in datasets],
                   folds, seed)
     except PainVisionError as exc:
@@ -964,7 +964,7 @@ def _train_evidence(datasets: list[Path], out: Path, *, epochs: int | None, fold
             (stage / report_path.name).write_text(
                 json.dumps(json_safe(report), indent=2) + "\n", encoding="utf-8")
     except OSError as exc:
-        raise _cannot_write(exc, out) from None
+        raise _cannot_write(exc, Path(f"{out} and {report_path.name}")) from None
     if quiet:
         return
     table = Table(title="painvision train --scorer combined (pain_prob, frames)",
@@ -1029,7 +1029,7 @@ def train(
     device: Annotated[str | None, typer.Option(
         help="auto | cpu | cuda (the model only). Default: auto.", show_default=False)
     ] = None,
-    seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
+    seed: Annotated[int, typer.Option(min=0, max=2**32 - 1, help="Random seed.")] = 0,
     workers: Annotated[int, typer.Option(min=1, help="Processes for MediaPipe on video "
                                          "datasets.")] = os.cpu_count() or 1,
     overwrite: Annotated[bool, typer.Option(help="Replace an existing weights file.")] = False,
@@ -1048,14 +1048,17 @@ def train(
     from painvision.device import resolve_device
     from painvision.fileio import atomic_outputs
 
-    seen: dict[str, Path] = {}
+    seen: dict[Path, Path] = {}
+    named: dict[str, Path] = {}
     for d in datasets:  # subjects are told apart by their dataset's folder name
-        if d.name in seen:
-            raise _fail(f"{d} and {seen[d.name]}: " + (
-                "the same dataset twice" if d.resolve() == seen[d.name].resolve() else
-                f"two datasets named {d.name!r}, whose subjects would be taken for the "
-                "same people; give one another name (a link will do)"))
-        seen[d.name] = d
+        real = d.resolve()
+        if real in seen:
+            raise _fail(f"{d} and {seen[real]}: the same dataset twice")
+        if real.name in named:
+            raise _fail(f"{d} and {named[real.name]}: two datasets named {real.name!r}, whose "
+                        "subjects would be taken for the same people; give one another name "
+                        "(a link will do)")
+        seen[real] = named[real.name] = d
     if scorer not in ("model", "combined"):
         raise _fail(f"--scorer {scorer!r}: train makes 'model' (the temporal model) or "
                     "'combined' (its pain evidence); the analytic scorer has nothing to learn")
@@ -1120,7 +1123,7 @@ def train(
             (stage / report_path.name).write_text(json.dumps(report, indent=2) + "\n",
                                                   encoding="utf-8")
     except OSError as exc:
-        raise _cannot_write(exc, out) from None
+        raise _cannot_write(exc, Path(f"{out} and {report_path.name}")) from None
     table = Table(title="painvision train", title_justify="left")
     for col in ("evaluated on", "frames", "PSPI MAE", "RMSE", "Pearson", "ICC(3,1)",
                 "pain F1", "pain ROC-AUC"):

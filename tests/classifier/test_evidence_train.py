@@ -21,6 +21,7 @@ from painvision.classifier.evidence_train import (
     check_folds,
     evidence_set,
     preflight,
+    rest_readings,
     split_subjects,
     train_evidence,
 )
@@ -134,7 +135,7 @@ def test_folds_that_leave_a_fold_too_few_subjects_are_refused_with_what_works():
     check_folds(five, 3, 0)
     with pytest.raises(InputError, match="give more subjects"):
         check_folds([["a", "b", "c"]], 2, 0)
-    with pytest.raises(InputError, match="at least 9"):
+    with pytest.raises(InputError, match="at least 9.*--folds 5 works"):
         check_folds(five, 9, 0)
 
 
@@ -150,8 +151,15 @@ def test_what_the_labels_say_is_checked_before_any_face_is_read():
         preflight([ok[0][:2]])
     with pytest.raises(InputError, match="heldout"):
         preflight([[(s, "heldout", p) for s, _, p in ok[0]]])
-    with pytest.raises(InputError, match="folds"):
+    with pytest.raises(InputError, match="--folds 4 works"):
         preflight(ok, folds=2)  # 4 subjects: a fold of 2 leaves 2
+    # pain in one subject only, the one the final split holds back: nothing left to learn
+    # pain from, known from the labels and the seed before any face is read
+    final_val = split_subjects([[_channels(f"s{k}", 1) for k in range(4)]], 0.15,
+                               np.random.default_rng(0))[1][0].subject
+    only = [[(f"s{k}", "train", pain if f"s{k}" == final_val else calm) for k in range(4)]]
+    with pytest.raises(InputError, match=r"final: .* no pain frame.*give more subjects$"):
+        preflight(only)
 
 
 def test_parts_without_faces_or_pain_are_refused_and_one_sided_validation_is_said():
@@ -182,14 +190,20 @@ def test_an_uncoded_pain_frame_weighs_by_what_the_face_shows():
     c = _channels("s", 30)
     c.pain[:] = 1.0
     c.pspi[:] = np.nan
+    c.channels[:, CHANNELS.index("au9")] = 0.6  # what this face reads at rest
     c.channels[15:, CHANNELS.index("au4")] = 2.0
     c.channels[15:, CHANNELS.index("au7")] = 2.5
-    shown = _shown_pspi(c)
+    rest = _channels("s", 30)  # the same person outside pain: a baseline sample
+    rest.channels[:, CHANNELS.index("au9")] = 0.6
+    assert rest_readings([c, rest]) == {"s": pytest.approx(0.6)}
+    shown = _shown_pspi(c, 0.6)
     assert shown[:15].max() == 0.0 and shown[15:].min() == pytest.approx(4.5)
-    _, y, w, _ = evidence_set([c], SMALL, 1, np.random.default_rng(0))
-    assert y.all() and w[:15].max() == pytest.approx(0.1) and w[-1] == pytest.approx(1.0)
+    _, y, w, _ = evidence_set([c, rest], SMALL, 1, np.random.default_rng(0))
+    pain_w = w[y > 0.5]
+    assert pain_w[:15].max() == pytest.approx(0.1) and pain_w[-1] == pytest.approx(1.0)
+    assert _shown_pspi(c)[:15].min() == pytest.approx(0.6)  # without the rest: read as shown
     c.pspi[:] = 1.0  # coded: the label, not the reading
-    assert (_shown_pspi(c) == 1.0).all()
+    assert (_shown_pspi(c, 0.6) == 1.0).all()
 
 
 def test_made_up_activity_codes_are_named_as_numbers(clips):
@@ -218,13 +232,17 @@ def test_cli_refuses_the_same_dataset_twice_or_two_of_one_name(dataset, tmp_path
     link.parent.mkdir()
     link.symlink_to(dataset)
     copy = shutil.copytree(dataset, tmp_path / "copy" / dataset.name)  # other people, maybe
+    other_name = tmp_path / "renamed"
+    other_name.symlink_to(dataset)
     for pair, message in (((dataset, dataset), "the same dataset twice"),
                           ((dataset, link), "the same dataset twice"),
+                          ((dataset, other_name), "the same dataset twice"),
+                          ((".", dataset), "the same dataset twice"),
                           ((dataset, copy), "two datasets named")):
         res = subprocess.run([str(EXE), "train", *map(str, pair), "--scorer", "combined",
-                              "--out", str(tmp_path / "e.json")],
+                              "--out", str(tmp_path / "e.json")], cwd=dataset,
                              capture_output=True, text=True, timeout=120)
-        assert res.returncode == 2 and message in res.stderr, res.stderr
+        assert res.returncode == 2 and message in res.stderr, (pair, res.stderr)
 
 
 def test_cli_trains_the_evidence_that_analyze_then_uses(dataset, tmp_path, sample_video):
@@ -274,6 +292,8 @@ def test_cli_trains_on_the_unbc_layout(tmp_path):
     (["--scorer", "combined", "--out", "e.json", "--device", "cpu"], "--device only applies"),
     (["--scorer", "analytic", "--out", "e.json"], "nothing to learn"),
     (["--out", "e.json"], "name them .pt"),
+    (["--scorer", "combined", "--out", "e.json", "--seed", "-1"], "--seed"),
+    (["--out", "e.pt", "--seed", str(2**64)], "--seed"),
 ])
 def test_cli_train_refuses_options_that_do_not_fit(dataset, tmp_path, args, message):
     res = subprocess.run([str(EXE), "train", str(dataset),
