@@ -1520,18 +1520,21 @@ def _pick_names(value: str, known: tuple[str, ...], what: str) -> tuple[str, ...
     return chosen
 
 
-def _counting(label: str) -> Progress:
-    """A transient bar that counts ``label`` (clips, runs) on stderr."""
+def _counting(label: str, quiet: bool = False) -> Progress:
+    """A transient bar that counts ``label`` (clips, runs) on stderr (none with ``quiet``)."""
     return Progress(TextColumn(f"[bold]{label}"), BarColumn(), MofNCompleteColumn(),
-                    TimeRemainingColumn(), console=err_console, transient=True)
+                    TimeRemainingColumn(), console=err_console, transient=True,
+                    disable=quiet)
 
 
-def _write_reports(report: dict, text: str, json_out: Path | None, md_out: Path | None) -> None:
+def _write_reports(report: dict, text: str, json_out: Path | None, md_out: Path | None,
+                   quiet: bool = False) -> None:
     import json
 
     from painvision.fileio import atomic_write_text, json_safe
 
-    out_console.print(text, markup=False, highlight=False, soft_wrap=True)
+    if not quiet:
+        out_console.print(text, markup=False, highlight=False, soft_wrap=True)
     for path, content in ((json_out, lambda: json.dumps(json_safe(report), indent=2,
                                                         allow_nan=False) + "\n"),
                           (md_out, lambda: text)):
@@ -1548,6 +1551,8 @@ _JsonOut = Annotated[Path | None, typer.Option("--json", help="Write the report 
 _MdOut = Annotated[Path | None, typer.Option("--markdown", help="Write the tables as markdown.",
                                              show_default=False)]
 _Overwrite = Annotated[bool, typer.Option(help="Replace existing --json or --markdown files.")]
+_Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar or tables on the "
+                                      "terminal (the --json and --markdown files still).")]
 
 
 def _check_reports(json_out: Path | None, md_out: Path | None, overwrite: bool) -> None:
@@ -1577,6 +1582,7 @@ def bench_accuracy(
     json_out: _JsonOut = None,
     md_out: _MdOut = None,
     overwrite: _Overwrite = False,
+    quiet: _Quiet = False,
 ) -> None:
     """PSPI, AU, pain-detection and episode metrics of the scorers on DATASET."""
     require("bench", "painvision bench accuracy", needs=("sklearn", "scipy"))
@@ -1599,13 +1605,13 @@ def bench_accuracy(
             raise _fail(f"{dataset}: no clips" + (f" in split {split!r}" if split else ""))
     except PainVisionError as exc:
         raise _fail(str(exc)) from None
-    progress = _counting("clips")
+    progress = _counting("clips", quiet)
     with progress:
         task = progress.add_task("clips", total=None)
         report = run_accuracy(dataset, chosen, weights=weights, evidence=evidence, split=split,
                               device=device, n_boot=boot,
                               on_progress=lambda d, t: progress.update(task, completed=d, total=t))
-    _write_reports(report, accuracy_markdown(report), json_out, md_out)
+    _write_reports(report, accuracy_markdown(report), json_out, md_out, quiet)
 
 
 @bench_app.command("robustness")
@@ -1628,6 +1634,7 @@ def bench_robustness(
     json_out: _JsonOut = None,
     md_out: _MdOut = None,
     overwrite: _Overwrite = False,
+    quiet: _Quiet = False,
 ) -> None:
     """The default scorer under bedside conditions: each corruption at each severity, in
     bursts; detection, PSPI, pain AUC, false alarms, and what the quality checks flag."""
@@ -1645,7 +1652,7 @@ def bench_robustness(
     if not dataset.is_dir():
         raise _fail(f"{dataset}: no such dataset folder")
     _check_reports(json_out, md_out, overwrite)
-    progress = _counting("runs")
+    progress = _counting("runs", quiet)
     try:
         with progress:
             task = progress.add_task("runs", total=None)
@@ -1655,7 +1662,7 @@ def bench_robustness(
                 on_progress=lambda d, t: progress.update(task, completed=d, total=t))
     except PainVisionError as exc:
         raise _fail(str(exc)) from None
-    _write_reports(report, robustness_markdown(report), json_out, md_out)
+    _write_reports(report, robustness_markdown(report), json_out, md_out, quiet)
 
 
 @bench_app.command("latency")
@@ -1675,6 +1682,7 @@ def bench_latency(
     json_out: _JsonOut = None,
     md_out: _MdOut = None,
     overwrite: _Overwrite = False,
+    quiet: _Quiet = False,
 ) -> None:
     """Throughput against the honest floor (OpenCV + MediaPipe alone), per stage and size."""
     from painvision.bench.latency import latency_markdown, parse_sizes, run_latency
@@ -1691,7 +1699,7 @@ def bench_latency(
         raise _fail(str(exc)) from None
     _check_reports(json_out, md_out, overwrite)
     progress = Progress(TextColumn("[bold]{task.description}"), console=err_console,
-                        transient=True)
+                        transient=True, disable=quiet)
     # a kill (SIGTERM) ends it as Ctrl-C does, so its temporary copies are removed
     previous = signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:
@@ -1702,7 +1710,7 @@ def bench_latency(
                                      task, description=f"timing {s}"))
     finally:
         signal.signal(signal.SIGTERM, previous)
-    _write_reports(report, latency_markdown(report), json_out, md_out)
+    _write_reports(report, latency_markdown(report), json_out, md_out, quiet)
 
 
 #: Set by ``main``: this process is the ``painvision`` command, not a program that runs

@@ -63,8 +63,9 @@ def test_cli_bench_accuracy_and_latency(tmp_path, short_clip):
     exe = Path(sys.executable).with_name("painvision")
     res = subprocess.run([str(exe), "bench", "accuracy", str(ds), "--json",
                           str(tmp_path / "a.json"), "--markdown", str(tmp_path / "a.md"),
-                          "--boot", "20"], capture_output=True, text=True, timeout=600)
+                          "--boot", "20", "-q"], capture_output=True, text=True, timeout=600)
     assert res.returncode == 0, res.stderr
+    assert res.stdout == ""  # -q: the tables go to the files only
     report = json.loads((tmp_path / "a.json").read_text())
     assert set(report["scorers"]) == {"combined", "analytic"}
     assert report["scorers"]["combined"]["pain_score"] == "pain_prob"
@@ -85,6 +86,7 @@ def test_cli_bench_accuracy_and_latency(tmp_path, short_clip):
                           "native,480p", "--repeats", "1"],
                          capture_output=True, text=True, timeout=600)
     assert res.returncode == 0, res.stderr
+    assert "| " in res.stdout  # without -q the tables are printed
     report = json.loads((tmp_path / "l.json").read_text())
     native, big = report["runs"]
     assert native["size"] == "native" and big["size"] == "480p"
