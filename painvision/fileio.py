@@ -11,7 +11,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 __all__ = ["atomic_output", "atomic_outputs", "atomic_write_text", "json_safe",
-           "make_private_dirs", "move_all", "shown_path"]
+           "make_private_dirs", "missing_folders", "move_all", "shown_path"]
 
 
 def _file_mode() -> int:
@@ -56,15 +56,20 @@ def atomic_output(path: str | os.PathLike[str], private: bool = False) -> Iterat
         raise
 
 
-def make_private_dirs(folder: str | os.PathLike[str]) -> Path:
-    """``folder`` and its missing parents, those made here for this user alone (0700);
-    folders that exist already are left as they are."""
+def missing_folders(path: str | os.PathLike[str]) -> list[Path]:
+    """``path`` and those of its parents that do not exist yet, innermost first."""
     missing = []
-    p = Path(folder)
+    p = Path(path)
     while not p.exists() and p != p.parent:
         missing.append(p)
         p = p.parent
-    for d in reversed(missing):
+    return missing
+
+
+def make_private_dirs(folder: str | os.PathLike[str]) -> Path:
+    """``folder`` and its missing parents, those made here for this user alone (0700);
+    folders that exist already are left as they are."""
+    for d in reversed(missing_folders(folder)):
         d.mkdir(mode=0o700, exist_ok=True)
     return Path(folder)
 

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -462,24 +462,17 @@ def preflight(datasets: Sequence[Sequence[tuple[str, str, np.ndarray]]], folds: 
 
     Raises:
         InputError: nothing to train on, no pain frame or no other, no dataset of 3
-            subjects, or folds that cannot work.
+            subjects, folds that cannot work, or a fold or the final fit whose training
+            subjects hold one kind of frame only.
     """
-    train = [[(s, p) for s, split, p in part if split != "heldout"] for part in datasets]
-    clips = [c for part in train for c in part]
-    if not clips:
-        raise InputError("no training clips (all are in the heldout split)")
-    pain = sum(int((np.asarray(p) > 0.5).sum()) for _, p in clips)
-    frames = sum(np.asarray(p).size for _, p in clips)
-    if pain == 0 or pain == frames:
-        raise InputError(_ONE_CLASS.format("no pain frame" if pain == 0 else "only pain frames"))
-    subjects = [sorted({s for s, _ in part}) for part in train]
-    if max(len(part) for part in subjects) < 3:
-        raise InputError(_TOO_FEW)
-    check_folds(subjects, folds, seed)
+    train = [[_Labelled(s, np.asarray(p) > 0.5) for s, split, p in part if split != "heldout"]
+             for part in datasets]
+    pain = sum(int(c.pain.sum()) for part in train for c in part)
+    frames = sum(c.pain.size for part in train for c in part)
+    _check_whole(train, pain, frames - pain, folds, seed)
     # the splits depend on the subjects and the seed alone: each training part must hold
     # pain and other frames by its labels (by its faces, too, once they are read)
-    labelled = [[_Labelled(s, np.asarray(p) > 0.5) for s, p in part] for part in train]
-    for where, tr in _training_parts(labelled, folds, seed):
+    for where, _, tr, _ in _splits(train, folds, seed, _VAL_SHARE):
         have = {bool(x) for c in tr for x in np.unique(c.pain)}
         if have != {False, True}:
             raise InputError(_PART_ONE_CLASS.format(where=where, what="no pain frame" if True
@@ -495,21 +488,36 @@ class _Labelled:
     pain: np.ndarray
 
 
-def _training_parts(datasets: Sequence[Sequence], folds: int, seed: int
-                    ) -> list[tuple[str, list]]:
-    """``(name, training clips)`` of each fold and of the final fit, drawn as
-    ``train_evidence`` draws them (anything with a ``subject``)."""
-    every = [c for part in datasets for c in part]
-    out = []
+def _check_whole(train: Sequence[Sequence], pain: int, other: int, folds: int, seed: int,
+                 what: str = "") -> None:
+    """The checks on all the training clips together (anything with a ``subject``), with
+    their ``pain`` and ``other`` frames counted (``what``: which frames were counted)."""
+    if not any(train):
+        raise InputError("no training clips (all are in the heldout split)")
+    if pain == 0 or other == 0:
+        raise InputError(_ONE_CLASS.format(("no pain frame" if pain == 0 else
+                                            "only pain frames") + what))
+    subjects = [sorted({c.subject for c in part}) for part in train]
+    if max(len(part) for part in subjects) < 3:
+        raise InputError(_TOO_FEW)
+    check_folds(subjects, folds, seed)
+
+
+def _splits(datasets: Sequence[Sequence], folds: int, seed: int, share: float
+            ) -> Iterator[tuple[str, set[str] | None, list, list]]:
+    """``(name, test subjects, training clips, held-back clips)`` of each fold, then of the
+    final fit (test subjects None), for ``train_evidence`` and ``preflight`` alike: the
+    folds from ``fold_plan`` and their own random stream, the final split from ``seed``
+    alone (anything with a ``subject``)."""
     if folds >= 2:
-        rng = np.random.default_rng([seed, 2])
-        for k, test in enumerate(fold_plan([c.subject for c in every], folds, seed)):
-            tr, _ = split_subjects([[c for c in part if c.subject not in test]
-                                    for part in datasets], _VAL_SHARE, rng)
-            out.append((f"fold {k + 1}", tr))
-    tr, _ = split_subjects(datasets, _VAL_SHARE, np.random.default_rng(seed))
-    out.append(("final", tr))
-    return out
+        every = [c.subject for part in datasets for c in part]
+        rng = np.random.default_rng([seed, 2])  # the folds' own validation draws
+        for k, test in enumerate(fold_plan(every, folds, seed)):
+            tr, va = split_subjects([[c for c in part if c.subject not in test]
+                                     for part in datasets], share, rng)
+            yield f"fold {k + 1}", test, tr, va
+    tr, va = split_subjects(datasets, share, np.random.default_rng(seed))
+    yield "final", None, tr, va
 
 
 def _more(folds: int) -> str:
@@ -519,8 +527,6 @@ def _more(folds: int) -> str:
 _VAL_SHARE = 0.15
 _PART_ONE_CLASS = ("{where}: the subjects it trains on have {what} (the others are held "
                    "back to stop training, or tested); {fix}")
-
-
 _ONE_CLASS = ("the training clips have {}: the pain evidence learns pain against what else "
               "faces do, and needs both")
 _TOO_FEW = ("too few subjects to hold any back to stop training: the pain evidence needs a "
@@ -593,43 +599,32 @@ def train_evidence(datasets: Sequence[Sequence[Clip]], cfg: EvidenceConfig | Non
         sizes.append({"clips": len(chans), "subjects": len({c.subject for c in chans}),
                       "frames": int(frames)})
     every = [c for part in train_sets for c in part]
-    if not every:
-        raise InputError("no training clips (all are in the heldout split)")
     pain, other = _usable(every)
-    if pain == 0 or other == 0:
-        raise InputError(_ONE_CLASS.format("no pain frame with a face" if pain == 0 else
-                                           "only pain frames with a face"))
-    subjects = [sorted({c.subject for c in part}) for part in train_sets]
-    if max(len(part) for part in subjects) < 3:
-        raise InputError(_TOO_FEW)
-    check_folds(subjects, folds, cfg.seed)
+    _check_whole(train_sets, pain, other, folds, cfg.seed, " with a face")
     warnings: list[str] = []
     report: dict[str, object] = {"config": asdict(cfg), "datasets": sizes, "folds": [],
                                  "warnings": warnings}
-    if folds >= 2:
-        rng = np.random.default_rng([cfg.seed, 2])  # the folds' own validation draws
-        pooled_probs, pooled_clips = [], []
-        for k, test in enumerate(fold_plan([c.subject for c in every], folds, cfg.seed)):
-            tr, va = split_subjects([[c for c in part if c.subject not in test]
-                                     for part in train_sets], val_share, rng)  # as preflight
-            _check_parts(tr, va, f"fold {k + 1}", warnings)
-            ev, _ = fit_evidence(tr, va, cfg, on_progress=on_progress,
-                                 label=f"fold {k + 1}")
-            test_clips = [c for c in every if c.subject in test]
-            probs = [ev.prob(evidence_features(c.channels, c.t)) for c in test_clips]
-            report["folds"].append({"fold": k + 1, "test_subjects": sorted(test),
-                                    "metrics": _frame_metrics(probs, test_clips)})
-            pooled_probs += probs
-            pooled_clips += test_clips
-        # every subject read by the fold's evidence that was not trained on it
+    pooled_probs, pooled_clips = [], []
+    for where, test, tr, va in _splits(train_sets, folds, cfg.seed, val_share):
+        _check_parts(tr, va, where, warnings)
+        if test is None:  # the final fit
+            evidence, fit_report = fit_evidence(
+                tr, va, cfg, info={"datasets": sizes, **(info or {})},
+                on_progress=on_progress, label=where)
+            report["final"] = {"train_subjects": sorted({c.subject for c in tr}),
+                               "val_subjects": sorted({c.subject for c in va}),
+                               "validation": evidence_metrics(evidence, va), **fit_report}
+            continue
+        ev, _ = fit_evidence(tr, va, cfg, on_progress=on_progress, label=where)
+        test_clips = [c for c in every if c.subject in test]
+        probs = [ev.prob(evidence_features(c.channels, c.t)) for c in test_clips]
+        report["folds"].append({"fold": len(report["folds"]) + 1,
+                                "test_subjects": sorted(test),
+                                "metrics": _frame_metrics(probs, test_clips)})
+        pooled_probs += probs
+        pooled_clips += test_clips
+    if report["folds"]:  # every subject read by the fold's evidence not trained on it
         report["folds_pooled"] = _frame_metrics(pooled_probs, pooled_clips)
-    tr, va = split_subjects(train_sets, val_share, np.random.default_rng(cfg.seed))
-    _check_parts(tr, va, "final", warnings)
-    evidence, fit_report = fit_evidence(tr, va, cfg, info={"datasets": sizes, **(info or {})},
-                                        on_progress=on_progress, label="final")
-    report["final"] = {"train_subjects": sorted({c.subject for c in tr}),
-                       "val_subjects": sorted({c.subject for c in va}),
-                       "validation": evidence_metrics(evidence, va), **fit_report}
     if heldout:
         report["heldout"] = evidence_metrics(evidence, heldout)
     for w in warnings:  # the caller says them (report["warnings"]): logged quietly here

@@ -51,7 +51,8 @@ from painvision.types import AU_NAMES, LandmarkTrack
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["Clip", "Fold", "TrainConfig", "balance_datasets", "cross_validate", "evaluate",
+__all__ = ["Clip", "Fold", "TrainConfig", "balance_datasets", "cross_validate", "dataset_name",
+           "evaluate",
            "fit", "load_clips", "predict", "train_and_report"]
 
 Progress = Callable[[str, int, int], None]
@@ -117,6 +118,14 @@ def _load_item(args: tuple) -> tuple:
     return item, track
 
 
+def dataset_name(root: str | os.PathLike[str]) -> str:
+    """What names a dataset's subjects apart from another's (``load_clips(...,
+    prefix_subjects=True)``): its folder's name as given (a link gives it another), or
+    for ``.`` and ``..``, the name of the folder they are."""
+    name = Path(root).name
+    return name if name not in ("", "..") else Path(root).resolve().name
+
+
 def load_clips(root: str | os.PathLike[str], split: str | None = None,
                on_progress: Progress | None = None, workers: int = 1,
                prefix_subjects: bool = False, cache_dir: str | os.PathLike[str] | None = None
@@ -125,7 +134,7 @@ def load_clips(root: str | os.PathLike[str], split: str | None = None,
     MediaPipe (cached in ``cache_dir``, default ``landmarks.cache.default_cache_dir()``,
     in ``workers`` processes).
 
-    ``prefix_subjects`` names subjects ``<dataset folder>/<subject>``, for training on
+    ``prefix_subjects`` names subjects ``<dataset_name>/<subject>``, for training on
     several datasets whose subject names could collide.
     """
     items = load_dataset(root, split)
@@ -145,8 +154,7 @@ def load_clips(root: str | os.PathLike[str], split: str | None = None,
                            labels["frame"].size, n)
             track = _cut(track, n)
             labels = {key: v[:n] for key, v in labels.items()}
-        subject = (f"{Path(root).resolve().name}/{item.subject}" if prefix_subjects
-                   else item.subject)
+        subject = f"{dataset_name(root)}/{item.subject}" if prefix_subjects else item.subject
         clips.append(Clip(item.id, subject, item.split, track, labels, prepare_inputs(track)))
         if on_progress:
             on_progress("prepare", k + 1, len(items))

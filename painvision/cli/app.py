@@ -494,15 +494,6 @@ class _Jobs:
         return results
 
 
-def _missing_folders(path: Path) -> list[Path]:
-    """``path`` and those of its parents that do not exist yet, innermost first."""
-    made = []
-    while not path.exists() and path != path.parent:
-        made.append(path)
-        path = path.parent
-    return made
-
-
 def _remove_empty(folders: list[Path]) -> None:
     """Remove ``folders`` (innermost first), each only while it is an empty folder."""
     for f in folders:
@@ -630,6 +621,7 @@ def analyze(
     """Per-frame PSPI and action units for each VIDEO: writes OUT/<stem>.csv and OUT/<stem>.json."""
     from painvision.device import check_device_name, require_torch_device
     from painvision.features.baseline import MIN_AUTO_FRAMES
+    from painvision.fileio import missing_folders
     from painvision.io.video import expand_inputs, probe_video
     from painvision.landmarks.facemesh import FaceMeshOptions
     from painvision.report.outputs import INDEX_NAME, Visuals
@@ -717,7 +709,7 @@ def analyze(
                 f"neutral is {neutral_s[0]:g}-{info.duration_s:.1f} s (seconds, not minutes)",
                 highlight=False, soft_wrap=True)
         todo.append((v, max(-(-info.frame_count // stride), 1)))
-    made = _missing_folders(out)
+    made = missing_folders(out)
     if out.is_dir():
         for d in _sweep_stale(out, [v.stem for v, _ in todo]):
             err_console.print(f"[bold yellow]warning:[/] removed {d}, the unfinished outputs "
@@ -921,7 +913,7 @@ def _train_evidence(datasets: list[Path], out: Path, *, epochs: int | None, fold
     import json
 
     from painvision.classifier.evidence_train import EvidenceConfig, preflight, train_evidence
-    from painvision.classifier.train import load_clips
+    from painvision.classifier.train import dataset_name, load_clips
     from painvision.datasets import item_labels, load_dataset
     from painvision.fileio import atomic_outputs, json_safe
 
@@ -937,7 +929,7 @@ def _train_evidence(datasets: list[Path], out: Path, *, epochs: int | None, fold
     cfg = EvidenceConfig(seed=seed, **({} if epochs is None else {"epochs": epochs}))
     prefix = len(datasets) > 1
     try:  # what the labels already say, before hours of MediaPipe
-        preflight([[(f"{d.resolve().name}/{i.subject}" if prefix else i.subject, i.split,
+        preflight([[(f"{dataset_name(d)}/{i.subject}" if prefix else i.subject, i.split,
                      item_labels(i)["pain"]) for i in load_dataset(d)] for d in datasets],
                   folds, seed)
     except PainVisionError as exc:
@@ -1043,22 +1035,22 @@ def train(
     require("train", "painvision train", needs=("torch", "sklearn"))
 
     from painvision.classifier.registry import list_models
-    from painvision.classifier.train import TrainConfig, load_clips, train_and_report
+    from painvision.classifier.train import TrainConfig, dataset_name, load_clips, train_and_report
     from painvision.classifier.weights import save_weights
     from painvision.device import resolve_device
     from painvision.fileio import atomic_outputs
 
     seen: dict[Path, Path] = {}
     named: dict[str, Path] = {}
-    for d in datasets:  # subjects are told apart by their dataset's folder name
-        real = d.resolve()
+    for d in datasets:  # subjects are told apart by their dataset's name
+        real, name = d.resolve(), dataset_name(d)
         if real in seen:
             raise _fail(f"{d} and {seen[real]}: the same dataset twice")
-        if real.name in named:
-            raise _fail(f"{d} and {named[real.name]}: two datasets named {real.name!r}, whose "
+        if name in named:
+            raise _fail(f"{d} and {named[name]}: two datasets named {name!r}, whose "
                         "subjects would be taken for the same people; give one another name "
                         "(a link will do)")
-        seen[real] = named[real.name] = d
+        seen[real] = named[name] = d
     if scorer not in ("model", "combined"):
         raise _fail(f"--scorer {scorer!r}: train makes 'model' (the temporal model) or "
                     "'combined' (its pain evidence); the analytic scorer has nothing to learn")

@@ -13,7 +13,7 @@ The database codes no action units and no frame-level PSPI: its label is the sam
 Faces show little at the lower levels, so the reader takes the task the literature reports
 for the face alone, baseline against tolerance: ``BL1`` samples are labelled ``pain`` 0 on
 every frame, ``PA4`` samples ``pain`` 1 on every frame, and ``PA1``-``PA3`` are left out
-(``BIOVID_LEVELS`` names what each class becomes). PSPI and the AUs are NaN: benchmarks
+(``BIOVID_PAIN``). PSPI and the AUs are NaN: benchmarks
 report pain detection and alarms, not PSPI agreement, and only the pain evidence can be
 trained on it (``painvision train --scorer combined``). The extra label ``heat_level`` is
 the class as 0-4.
@@ -32,8 +32,9 @@ from painvision.errors import InputError
 
 __all__ = ["BIOVID_LEVELS", "biovid_samples", "is_biovid", "read_biovid_labels"]
 
-#: Heat level of each class, and the ``pain`` label of the classes read (others: skipped).
+#: Heat level of each class (the ``heat_level`` label).
 BIOVID_LEVELS: dict[str, int] = {"BL1": 0, "PA1": 1, "PA2": 2, "PA3": 3, "PA4": 4}
+#: The ``pain`` label of the classes read; the others are skipped.
 BIOVID_PAIN: dict[str, float] = {"BL1": 0.0, "PA4": 1.0}
 _VIDEO_EXT = (".mp4", ".avi", ".mov", ".mkv")
 _NAME = re.compile(r"^(?P<subject>.+)-(?P<cls>BL1|PA[1-4])-(?P<number>\d+)$")

@@ -243,6 +243,16 @@ def test_cli_refuses_the_same_dataset_twice_or_two_of_one_name(dataset, tmp_path
                               "--out", str(tmp_path / "e.json")], cwd=dataset,
                              capture_output=True, text=True, timeout=120)
         assert res.returncode == 2 and message in res.stderr, (pair, res.stderr)
+    aside = tmp_path / "ds-copy"  # as the advice says: the copy under another name, a link
+    aside.symlink_to(copy)
+    res = subprocess.run([str(EXE), "train", str(dataset), str(aside), "--scorer", "combined",
+                          "--out", str(tmp_path / "e.json"), "--epochs", "1", "-q"],
+                         capture_output=True, text=True, timeout=600)
+    assert res.returncode == 0, res.stderr
+    report = json.loads((tmp_path / "e.report.json").read_text())
+    held = report["final"]["val_subjects"]
+    assert {s.split("/")[0] for s in report["final"]["train_subjects"] + held} == {
+        dataset.name, "ds-copy"}
 
 
 def test_cli_trains_the_evidence_that_analyze_then_uses(dataset, tmp_path, sample_video):
