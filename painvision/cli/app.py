@@ -1668,9 +1668,11 @@ def bench_latency(
              "folder, removed at the end).")] = "native",
     repeats: Annotated[int, typer.Option(min=1, help="Runs of each measurement, alternating; "
                                          "the fastest counts.")] = 2,
-    device: Annotated[str, typer.Option(help="For the model's stages: auto | cpu | cuda.")
-    ] = "auto",
-    weights: Annotated[Path | None, typer.Option(help="Model weights.", show_default=False)] = None,
+    device: Annotated[str, typer.Option(
+        help="For the learned model's stages: auto | cpu | cuda (the pipeline runs the "
+             "default scorer, which with the face mesh runs on the CPU).")] = "auto",
+    weights: Annotated[Path | None, typer.Option(
+        help="The learned model's weights, for its stages.", show_default=False)] = None,
     json_out: _JsonOut = None,
     md_out: _MdOut = None,
     overwrite: _Overwrite = False,

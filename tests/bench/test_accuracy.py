@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 from unbc_layout import write_unbc
 
+import painvision
 from painvision.bench.accuracy import accuracy_markdown, run_accuracy
 from painvision.datasets import is_unbc, item_labels, load_dataset
 
@@ -81,9 +82,12 @@ def test_cli_bench_accuracy_and_latency(tmp_path, short_clip):
                for v in report["scorers"]["analytic"]["activities"].values())
     md = (tmp_path / "a.md").read_text()
     assert "| combined |" in md and "| activity | minutes |" in md
+    # --weights and --device are the learned model's: the pipeline still runs the default
+    # scorer (model weights handed to it were read as pain evidence and failed)
+    model = Path(painvision.__file__).parent / "classifier" / "data" / "painvision-default.pt"
     res = subprocess.run([str(exe), "bench", "latency", str(short_clip), "--json",
                           str(tmp_path / "l.json"), "--device", "cpu", "--sizes",
-                          "native,480p", "--repeats", "1"],
+                          "native,480p", "--repeats", "1", "--weights", str(model)],
                          capture_output=True, text=True, timeout=600)
     assert res.returncode == 0, res.stderr
     assert "| " in res.stdout  # without -q the tables are printed
@@ -95,6 +99,7 @@ def test_cli_bench_accuracy_and_latency(tmp_path, short_clip):
                                                        / native["resolution"][1], rel=0.01)
     for lat in (native, big):
         assert lat["frames"] == 45
+        assert lat["scorer"].endswith("+pain-evidence-v2") and lat["environment"]["device"] == "cpu"
         h = lat["headline"]
         assert h["pipeline_over_floor"] > 0 and h["front_end_over_floor"] > 0
         assert set(lat["floor_ms_per_frame"]) == {"decode", "bgr_to_rgb", "face_mesh"}
