@@ -38,6 +38,16 @@ __all__ = ["SCORERS", "PainMonitor", "Reading"]
 
 #: A jump in time longer than this (a camera outage) restarts the scorers' smoothing.
 GAP_RESET_S = 2.0
+#: Frames of a face just found (at the start, or again after it was lost) that are not
+#: scored. MediaPipe's first meshes after it finds a face come from its detector's crop
+#: and settle onto the tracked face over the next frames: on a resting face the AU signals
+#: of the first frame sit 7-15 thousandths of an inter-ocular distance from where tracking
+#: puts them, 2-5 by the fifth frame, at the frame-to-frame floor (1-2.5) by about the
+#: eighth (sample and held-out clips, each face lost for 1 s every 2 s). Read causally that
+#: is a PSPI of 5-7 for a few frames, and above the alarm's 3 for 0.4 s on its smoothed
+#: value, each time a nurse walks between the camera and the bed. Counted in frames, since
+#: the mesh settles frame by frame whatever the frame rate.
+SETTLE_FRAMES = 8
 
 
 @dataclass(frozen=True)
@@ -59,7 +69,9 @@ class Reading:
         face_box: (centre x, centre y, width) of the patient's face, as shares of the
             image width / height; None without it.
         quality: flags: ``calibrating``, ``no_face``, ``no_patient_face`` (faces are
-            seen, none is the patient), ``other_faces`` (visitors beside the patient),
+            seen, none is the patient), ``acquiring`` (the first ``SETTLE_FRAMES`` frames
+            of a face just found, not scored while MediaPipe's mesh settles),
+            ``other_faces`` (visitors beside the patient),
             ``pose_out_of_range``, ``low_confidence``, and (``features.quality``, against
             the face's look over the last two minutes) ``low_light``, ``blurred``,
             ``occluded``: the frame is then not scored.
@@ -201,6 +213,7 @@ class PainMonitor:
         self._last_t: float | None = None
         self._last_episode_end: float | None = None
         self._frames = 0
+        self._settling = SETTLE_FRAMES  # frames of the face still to settle once found
         self._latest: Reading | None = None
         self._closed = False
 
@@ -324,6 +337,7 @@ class PainMonitor:
             quality.append("no_patient_face" if found.n_faces else "no_face")
             self._look.lost()  # look again when it is back
             self._look_flags = []
+            self._settling = SETTLE_FRAMES
         else:
             if found.n_faces > 1:
                 quality.append("other_faces")
@@ -342,6 +356,10 @@ class PainMonitor:
                     t, measure_appearance(frame, lm, bgr=True))
             if self._look_flags:
                 quality.extend(self._look_flags)
+                valid = False
+            if self._settling > 0:  # a face just found: its mesh is still settling
+                self._settling -= 1
+                quality.append("acquiring")
                 valid = False
             # read against the neutral at this head pose (features.posefit)
             signals = self._neutral.correct(t, signals, ypr, valid, self._alerts.active,

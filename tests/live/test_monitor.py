@@ -21,6 +21,7 @@ from live_scenes import (
 
 from painvision.errors import DeviceError, InputError
 from painvision.live import NeutralPolicy, PainMonitor
+from painvision.live.monitor import SETTLE_FRAMES
 
 pytestmark = pytest.mark.mediapipe
 
@@ -83,9 +84,36 @@ def test_calibrate_from_rest_frames(episode_clip):
         m.calibrate([f for f, t in frames if t < 3.0])
         assert not m.calibrating and m.status()["neutral"]["method"] == "calibrated_frames"
         readings = run(m, frames)
-    assert readings[0].pspi is not None  # scored from the first frame
+    # scored from the first frame whose mesh has settled
+    assert all("acquiring" in r.quality and r.pspi is None for r in readings[:SETTLE_FRAMES])
+    assert readings[SETTLE_FRAMES].pspi is not None
     onsets = [r.event.t for r in readings if r.event and r.event.type == "onset"]
     assert len(onsets) == 1 and EPISODE_START < onsets[0] <= EPISODE_START + 1.5
+
+
+def test_a_face_found_again_is_not_scored_until_its_mesh_settles(sample_video):
+    """MediaPipe's first meshes of a face it finds again come from its detector's crop:
+    read causally, a resting face scored PSPI 5-7 for a few frames (and its smoothed PSPI
+    stayed over the alarm's 3 for 0.4 s) each time the face came back. Those frames are
+    flagged ``acquiring`` and not scored."""
+    frames = [f for f, _ in read_frames(sample_video)]
+    rest = frames[330:400]  # the sample's face at rest, after its last episode
+    black = np.zeros_like(rest[0])  # the face lost: someone between the camera and the bed
+    seq = rest + [black] * 60 + rest + [black] * 60 + rest
+    with PainMonitor() as m:
+        m.calibrate(rest[::4])
+        readings = [m.process(f, i / 25.0) for i, f in enumerate(seq)]
+    found = [0] + [i for i in range(1, len(seq))
+                   if readings[i].face_detected and not readings[i - 1].face_detected]
+    assert found == [0, 130, 260]
+    for i in found:
+        assert all("acquiring" in r.quality and r.pspi is None
+                   for r in readings[i:i + SETTLE_FRAMES])
+        settled = readings[i + SETTLE_FRAMES:i + SETTLE_FRAMES + 25]
+        assert all(r.pspi is not None and "acquiring" not in r.quality for r in settled)
+        assert max(r.pspi for r in settled) < 2.0
+        assert max(r.smoothed for r in settled) < 2.0
+    assert not any(r.event for r in readings)
 
 
 def test_calibrate_refuses_frames_without_a_face():
