@@ -21,6 +21,7 @@ from painvision.datasets import ACTIVITIES, item_labels, load_dataset, read_land
 from painvision.errors import InputError
 from painvision.features.inputs import prepare_inputs
 from painvision.landmarks.cache import cached_track, default_cache_dir
+from painvision.landmarks.facemesh import settling
 from painvision.live.alerts import AlertPolicy, alarm_series
 from painvision.metrics import pain_metrics, pspi_metrics
 from painvision.scoring import create_scorer
@@ -90,16 +91,18 @@ def non_pain_shares(score: np.ndarray, truth: dict[str, np.ndarray], threshold: 
     return out
 
 
-def _streamed(scorer, inputs) -> tuple[np.ndarray, np.ndarray]:
+def _streamed(scorer, inputs, detected: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """PSPI and pain_prob as the live monitor computes them, one frame at a time (causal
-    smoothing, AU43 only once a closure has lasted), with the recording's neutral."""
+    smoothing, AU43 only once a closure has lasted, the first frames of a face just found
+    left unscored: ``landmarks.facemesh.settling``), with the recording's neutral."""
     stream = scorer.stream()
     n = len(inputs.t)
     pspi = np.full(n, np.nan)
     prob = np.full(n, np.nan)
+    valid = inputs.valid & ~settling(detected)
     for i in range(n):
         aus, q = stream.update(float(inputs.t[i]), inputs.pose.aligned[i], inputs.signals[i],
-                               inputs.pose.yaw_pitch_roll[i], bool(inputs.valid[i]),
+                               inputs.pose.yaw_pitch_roll[i], bool(valid[i]),
                                inputs.neutral)
         if aus is not None:
             pspi[i] = aus.pspi
@@ -259,7 +262,7 @@ def run_accuracy(
             pred["pspi"] = aus.pspi[:n].astype(float)
             pred["pain_score"] = score[:n].astype(float)
             p = prob[:n].astype(float) if prob is not None else None
-            live_pspi, live_prob = _streamed(sc, inputs)
+            live_pspi, live_prob = _streamed(sc, inputs, track.detected)
             alarm = alarm_series(t, live_pspi[:n], live_prob[:n] if p is not None else None,
                                  policy)
             episodes = alarm_metrics(alarm, truth["pain"], t, truth["pspi"],

@@ -120,7 +120,7 @@ def _score_run(track: LandmarkTrack, truth: dict[str, np.ndarray], window: np.nd
     anyway = scorer.score(prepare_inputs(track, pose=pose))
     inputs = prepare_inputs(track, pose=pose, readable=readable)
     scores = scorer.score(inputs)
-    live_pspi, live_prob = _streamed(scorer, inputs)
+    live_pspi, live_prob = _streamed(scorer, inputs, track.detected)
     t = track.t[:n]
     alarm = alarm_series(t, live_pspi[:n], None if scores.pain_prob is None else
                          live_prob[:n], policy)

@@ -17,8 +17,8 @@ from painvision.types import N_LANDMARKS
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["FaceDetector", "FaceMeshExtractor", "FaceMeshOptions", "fit_frame", "fit_size",
-           "frame_confidence"]
+__all__ = ["SETTLE_FRAMES", "FaceDetector", "FaceMeshExtractor", "FaceMeshOptions", "fit_frame",
+           "fit_size", "frame_confidence", "settling"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -402,6 +402,30 @@ class FaceMeshExtractor:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+#: Frames of a face just found (at the start, or again after it was lost) whose meshes are
+#: not to be scored live. MediaPipe's first meshes after it finds a face come from its
+#: detector's crop and settle onto the tracked face over the next frames: on a resting
+#: face the AU signals of the first frame sit 7-15 thousandths of an inter-ocular distance
+#: from where tracking puts them, 2-5 by the fifth frame, at the frame-to-frame floor
+#: (1-2.5) by about the eighth (the sample and two held-out clips, each face lost for 1 s
+#: every 2 s). Read causally that is a PSPI of 5-7 for a few frames, and above the alarm's
+#: 3 for 0.4 s on its smoothed value, each time a nurse walks between the camera and the
+#: bed. Counted in frames, since the mesh settles frame by frame whatever the frame rate.
+SETTLE_FRAMES = 8
+
+
+def settling(detected: np.ndarray, frames: int = SETTLE_FRAMES) -> np.ndarray:
+    """``(T,) bool``: True on the first ``frames`` frames of each run of frames with a
+    face (``detected``, ``(T,)``), whose meshes are still settling (``SETTLE_FRAMES``)."""
+    d = np.asarray(detected, dtype=bool)
+    out = np.zeros(d.shape, dtype=bool)
+    run = 0
+    for i, seen in enumerate(d.tolist()):
+        run = run + 1 if seen else 0
+        out[i] = seen and run <= frames
+    return out
 
 
 def frame_confidence(landmarks: np.ndarray, residual: np.ndarray) -> np.ndarray:

@@ -24,7 +24,7 @@ from painvision.features.analytic import Calibration
 from painvision.features.inputs import Neutral
 from painvision.features.quality import LiveQuality
 from painvision.landmarks.appearance import LookSchedule, measure_appearance
-from painvision.landmarks.facemesh import FaceMeshOptions, frame_confidence
+from painvision.landmarks.facemesh import SETTLE_FRAMES, FaceMeshOptions, frame_confidence
 from painvision.landmarks.pose import PoseAlignment, align_to_template
 from painvision.landmarks.subject import SubjectFrontEnd
 from painvision.landmarks.tracking import SubjectTracker, face_box
@@ -38,16 +38,6 @@ __all__ = ["SCORERS", "PainMonitor", "Reading"]
 
 #: A jump in time longer than this (a camera outage) restarts the scorers' smoothing.
 GAP_RESET_S = 2.0
-#: Frames of a face just found (at the start, or again after it was lost) that are not
-#: scored. MediaPipe's first meshes after it finds a face come from its detector's crop
-#: and settle onto the tracked face over the next frames: on a resting face the AU signals
-#: of the first frame sit 7-15 thousandths of an inter-ocular distance from where tracking
-#: puts them, 2-5 by the fifth frame, at the frame-to-frame floor (1-2.5) by about the
-#: eighth (sample and held-out clips, each face lost for 1 s every 2 s). Read causally that
-#: is a PSPI of 5-7 for a few frames, and above the alarm's 3 for 0.4 s on its smoothed
-#: value, each time a nurse walks between the camera and the bed. Counted in frames, since
-#: the mesh settles frame by frame whatever the frame rate.
-SETTLE_FRAMES = 8
 
 
 @dataclass(frozen=True)
@@ -213,7 +203,8 @@ class PainMonitor:
         self._last_t: float | None = None
         self._last_episode_end: float | None = None
         self._frames = 0
-        self._settling = SETTLE_FRAMES  # frames of the face still to settle once found
+        # frames of a face just found still to settle (landmarks.facemesh.SETTLE_FRAMES)
+        self._settling = SETTLE_FRAMES
         self._latest: Reading | None = None
         self._closed = False
 

@@ -134,3 +134,29 @@ def test_intervals_over_subjects_start_at_five_subjects(tmp_path):
     lo, hi = report["scorers"]["analytic"]["ci95_over_subjects"]["pearson"]
     assert -1.0 <= lo < hi <= 1.0
     assert "no intervals" not in accuracy_markdown(report)
+
+
+def test_the_live_emulation_leaves_a_face_just_found_unscored(tmp_path):
+    """bench's alarms come from the live stream as the monitor computes it: the first
+    frames of a face found again (``landmarks.facemesh.settling``) are not scored."""
+    import dataclasses
+
+    from painvision.bench.accuracy import _streamed
+    from painvision.datasets import read_landmarks
+    from painvision.features.inputs import prepare_inputs
+    from painvision.landmarks.facemesh import SETTLE_FRAMES
+    from painvision.scoring import create_scorer
+    from painvision.synth.dataset import SynthConfig, write_dataset
+
+    ds = write_dataset(tmp_path / "ds", SynthConfig(subjects=1, minutes=0.1, seed=3))
+    track = read_landmarks(next(i.landmarks for i in load_dataset(ds)))
+    lost = slice(40, 50)
+    det = track.detected.copy()
+    lm = track.landmarks.copy()
+    det[lost], lm[lost] = False, np.nan
+    track = dataclasses.replace(track, detected=det, landmarks=lm)
+    assert det[:40].all() and det[50:50 + 2 * SETTLE_FRAMES].all()
+    pspi, _ = _streamed(create_scorer("analytic"), prepare_inputs(track), track.detected)
+    assert np.isnan(pspi[:SETTLE_FRAMES]).all() and np.isfinite(pspi[SETTLE_FRAMES:40]).all()
+    assert np.isnan(pspi[50:50 + SETTLE_FRAMES]).all()
+    assert np.isfinite(pspi[50 + SETTLE_FRAMES:50 + 2 * SETTLE_FRAMES]).all()

@@ -4,7 +4,12 @@ import numpy as np
 import pytest
 
 from painvision.errors import InputError
-from painvision.landmarks.facemesh import FaceMeshExtractor, FaceMeshOptions
+from painvision.landmarks.facemesh import (
+    SETTLE_FRAMES,
+    FaceMeshExtractor,
+    FaceMeshOptions,
+    settling,
+)
 from painvision.pipeline import extract_track
 
 pytestmark = pytest.mark.mediapipe
@@ -76,3 +81,12 @@ def test_the_lean_graph_call_gives_what_mediapipes_process_gives(sample_video):
             a, b = lean.process(img), public.process(img)
             assert len(a) == len(b) == 1
             np.testing.assert_array_equal(a[0], b[0])
+
+
+def test_the_first_frames_of_each_face_found_are_settling():
+    seen = np.array([0, 1, 1, 1, 1, 0, 1, 1, 0, 0, 1, 1, 1, 1, 1, 1], bool)
+    assert settling(seen, 3).astype(int).tolist() == \
+        [0, 1, 1, 1, 0, 0, 1, 1, 0, 0, 1, 1, 1, 0, 0, 0]
+    long = settling(np.ones(30, bool))
+    assert long[:SETTLE_FRAMES].all() and not long[SETTLE_FRAMES:].any()
+    assert not settling(np.zeros(5, bool)).any() and settling(np.zeros(0, bool)).size == 0
