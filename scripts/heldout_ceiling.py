@@ -31,7 +31,8 @@ Usage:
   python scripts/heldout_ceiling.py [--dataset bench/heldout-large] [--folds 3]
                                     [--with DATASET ...] [--epochs 25] [--json OUT.json]
   python scripts/heldout_ceiling.py --evidence [--dataset ...] [--folds 3] [--json OUT.json]
-  python scripts/heldout_ceiling.py --evidence --train-on DATASET [--dataset ...] [--json OUT]
+  python scripts/heldout_ceiling.py --evidence --train-on DATASET [--save-evidence OUT.json]
+                                    [--dataset ...] [--json OUT.json]
 (about 9 minutes on 2 cores for 3 folds over bench/heldout-large alone, landmarks
 cached; about 30 with the training data; about 4 with --evidence)
 """
@@ -78,6 +79,10 @@ def main() -> None:
     args = ap.parse_args()
     torch.set_num_threads(2)
     t0 = time.perf_counter()
+    if args.train_on and not args.evidence:
+        ap.error("--train-on is for --evidence")
+    if args.save_evidence and not args.train_on:
+        ap.error("--save-evidence needs --train-on")
     if args.evidence:
         if args.extra:
             ap.error("--with is for the model; --evidence cross-validates the dataset alone")

@@ -390,7 +390,8 @@ def latency_markdown(report: dict) -> str:
         f"{env['cpus']} CPUs ({env['processor']}), painvision {env['painvision']}, "
         f"mediapipe {env['mediapipe']}, OpenCV {env['opencv']}, model on "
         f"{env.get('model_runtime', env.get('torch'))}, "
-        f"device {env['device']}; fastest of {report['repeats']} alternating runs each.",
+        f"model device {env['device']} (the pipeline's default scorer runs on the CPU); "
+        f"fastest of {report['repeats']} alternating runs each.",
         "",
         "| video | size | frames | floor fps (OpenCV + MediaPipe alone) | front end fps "
         "| pipeline fps | front end / floor | pipeline / floor | PSPI vs full resolution "

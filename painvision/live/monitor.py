@@ -307,6 +307,9 @@ class PainMonitor:
                 raise InputError(f"timestamps must increase: got {t} after {self._last_t}")
             if self._last_t is not None and t - self._last_t > GAP_RESET_S:
                 self._reset_streams()
+                # the face may have moved while no frame came (a camera restored, a frozen
+                # stream): MediaPipe's mesh then settles onto it as onto a face just found
+                self._settling = SETTLE_FRAMES
             self._last_t = t
             self._frames += 1
             reading = self._score(frame_bgr, t, start)

@@ -175,6 +175,9 @@ def _coverage(tl: Timeline) -> str:
     if tl.calibrating is not None:
         rows.insert(2, ("learning the neutral face (unscored)",
                         _pct(float(tl.calibrating.mean()) if len(tl) else None)))
+    if tl.acquiring is not None:
+        rows.insert(3, ("a face just found, its mesh still settling (unscored)",
+                        _pct(float(tl.acquiring.mean()) if len(tl) else None)))
     if tl.clock_start is not None:
         rows.append(("camera losses", f"{h['camera_losses']}" + (
             f", {_dur(h['camera_lost_s'])} in all" if h["camera_losses"] else "")))

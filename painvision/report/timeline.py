@@ -181,7 +181,9 @@ class Timeline:
             logs only; no score then), or None.
         clock_start: Unix time of ``t = 0`` where known (watch logs), for clock times.
         unreadable: ``(T,) bool`` a face too dark, blurred or covered to read (the quality
-            flags of ``analyze``; unscored), or None where not known.
+            flags of ``analyze`` or of a watch log; unscored), or None where not known.
+        acquiring: ``(T,) bool`` a face just found whose mesh was still settling (watch
+            logs' ``acquiring``: the monitor's first frames of a face; unscored), or None.
         name: what the timeline is of (a file name).
         meta: what the report states about its making (scorer, calibration, versions...).
     """
@@ -201,6 +203,7 @@ class Timeline:
     name: str = ""
     meta: dict = field(default_factory=dict)
     unreadable: np.ndarray | None = None
+    acquiring: np.ndarray | None = None
 
     def __len__(self) -> int:
         return int(self.t.shape[0])
@@ -409,6 +412,7 @@ def _from_records(records: list[dict], name: str) -> Timeline:
     base = None      # Unix time of the current run's t = 0
     origin = None    # Unix time of the timeline's t = 0
     t, pspi, prob, face, pose_ok, in_ep, calib = [], [], [], [], [], [], []
+    unread, acq = [], []
     aus: dict[str, list] = {n: [] for n in AU_NAMES}
     events, lost, runs = [], [], []
     lost_at = None
@@ -443,9 +447,12 @@ def _from_records(records: list[dict], name: str) -> Timeline:
             for n in AU_NAMES:
                 aus[n].append(a.get(n))
             face.append(bool(rec.get("face_detected")))
-            pose_ok.append("pose_out_of_range" not in (rec.get("quality") or []))
+            quality = rec.get("quality") or []
+            pose_ok.append("pose_out_of_range" not in quality)
             in_ep.append(bool(rec.get("in_episode")))
-            calib.append("calibrating" in (rec.get("quality") or []))
+            calib.append("calibrating" in quality)
+            unread.append(any(flag in quality for flag in UNREADABLE))
+            acq.append("acquiring" in quality)
         elif rec.get("type") in ("onset", "offset"):
             ev = dict(rec)
             shift = when - float(rec_t) if rec_t is not None else 0.0
@@ -486,4 +493,5 @@ def _from_records(records: list[dict], name: str) -> Timeline:
                     np.asarray(face, dtype=bool)[order], np.asarray(pose_ok, dtype=bool)[order],
                     episodes, alarm, policy, camera_lost=lost,
                     calibrating=np.asarray(calib, dtype=bool)[order], clock_start=origin, name=name,
-                    meta=meta)
+                    meta=meta, unreadable=np.asarray(unread, dtype=bool)[order],
+                    acquiring=np.asarray(acq, dtype=bool)[order])

@@ -116,6 +116,25 @@ def test_a_face_found_again_is_not_scored_until_its_mesh_settles(sample_video):
     assert not any(r.event for r in readings)
 
 
+def test_after_a_gap_in_time_the_face_settles_again(sample_video):
+    """No frame for 3 s (a camera restored) and the face moved meanwhile: MediaPipe
+    follows it from where it was, and its first meshes read as expression; they are
+    flagged and not scored, as for a face just found."""
+    frames = [f for f, _ in read_frames(sample_video)]
+    rest = frames[330:400]
+    moved = [np.roll(f, (20, 40), axis=(0, 1)) for f in rest]
+    with PainMonitor() as m:
+        m.calibrate(rest[::4])
+        before = [m.process(f, i / 25.0) for i, f in enumerate(rest)]
+        after = [m.process(f, 6.0 + i / 25.0) for i, f in enumerate(moved)]
+    assert before[-1].pspi is not None and all(r.face_detected for r in after)
+    assert all("acquiring" in r.quality and r.pspi is None for r in after[:SETTLE_FRAMES])
+    settled = after[SETTLE_FRAMES:SETTLE_FRAMES + 25]
+    assert all(r.pspi is not None for r in settled)
+    assert max(r.pspi for r in settled) < 2.0 and max(r.smoothed for r in settled) < 2.0
+    assert not any(r.event for r in before + after)
+
+
 def test_calibrate_refuses_frames_without_a_face():
     blank = [np.full((240, 320, 3), 128, np.uint8)] * 5
     with PainMonitor() as m, pytest.raises(InputError, match="at least 3 frames"):

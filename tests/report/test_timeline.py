@@ -130,6 +130,30 @@ def test_watch_log_with_camera_loss_and_an_appended_run(tmp_path):
     assert set(np.unique(tl.alarm)) == {0, 1, 2}
 
 
+def test_watch_log_frames_settling_or_unreadable_are_accounted_for(tmp_path):
+    """A watch log's unscored frames with a face say why: ``acquiring`` (a face just
+    found), ``low_light``/``blurred``/``occluded``; the report's coverage shows each."""
+    from painvision.report.html import _coverage
+
+    start = 1_800_000_000.0
+    flags = [["acquiring"]] * 3 + [[]] * 10 + [["low_light"]] * 4 + [["acquiring"]] * 3 + [[]] * 4
+    lines = [_line(kind="event", type="started", source="camera 0", scorer="s",
+                   neutral="auto", alert_policy=AlertPolicy().to_dict(), wall=start)]
+    lines += [_reading(k * 0.5, None if q else 0.5, start + k * 0.5, quality=q, face=True)
+              for k, q in enumerate(flags)]
+    log = tmp_path / "bed.jsonl"
+    log.write_text("\n".join(lines) + "\n")
+    tl = Timeline.from_watch_log(log)
+    assert tl.acquiring.tolist() == [q == ["acquiring"] for q in flags]
+    assert tl.unreadable.tolist() == [q == ["low_light"] for q in flags]
+    h = tl.headline()
+    assert h["scored_share"] == pytest.approx(14 / 24)
+    assert h["unreadable_share"] == pytest.approx(4 / 24)
+    page = _coverage(tl)
+    assert "its mesh still settling (unscored)</th><td class=\"l\">25 %" in page
+    assert "too dark, blurred or covered to read (unscored)</th><td class=\"l\">17 %" in page
+
+
 @pytest.mark.parametrize("text", ["", "not json\n{}\n", '{"a": 1}\n',
                                   _line(kind="event", type="started", wall=1.0) + "\n"])
 def test_what_is_not_a_watch_log_is_refused(tmp_path, text):
