@@ -56,7 +56,7 @@ from painvision.classifier.train import (
     load_clips,
     predict,
 )
-from painvision.fileio import shown_path
+from painvision.fileio import atomic_write_text, shown_path
 from painvision.types import AU_NAMES
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -129,8 +129,11 @@ def main() -> None:
             print(f"  pain_prob < 0.5 on {name}: {100 * v['share_below']:.1f} % "
                   f"of {v['frames']} frames")
     if args.json:
-        Path(args.json).write_text(json.dumps(report, indent=2, default=float) + "\n",
-                                   encoding="utf-8")
+        _write_json(args.json, report)
+
+
+def _write_json(path: str, obj: dict, indent: int = 2) -> None:
+    atomic_write_text(path, json.dumps(obj, indent=indent, default=float) + "\n")
 
 
 def evidence_ceiling(args: argparse.Namespace, t0: float) -> None:
@@ -145,8 +148,7 @@ def evidence_ceiling(args: argparse.Namespace, t0: float) -> None:
         test = [replace(c, split="heldout") for c in load_clips(args.dataset, workers=2)]
         evidence, rep = train_evidence([train, test], cfg)
         if args.save_evidence:
-            Path(args.save_evidence).write_text(json.dumps(evidence.to_dict(), indent=1)
-                                                + "\n", encoding="utf-8")
+            _write_json(args.save_evidence, evidence.to_dict(), indent=1)
         report = {"dataset": shown_path(args.dataset, ROOT),
                   "trained_on": shown_path(args.train_on, ROOT), "scorer": "pain evidence",
                   "config": asdict(cfg), "datasets": rep["datasets"],
@@ -155,27 +157,22 @@ def evidence_ceiling(args: argparse.Namespace, t0: float) -> None:
         print(f"pain evidence trained on {report['trained_on']}, on {report['dataset']}: "
               f"pain ROC-AUC {m['roc_auc']:.3f}, F1 {m['f1']:.3f}, non-pain frames < 0.5 "
               f"{100 * m['non_pain_below']:.1f} %")
-        if args.json:
-            Path(args.json).write_text(json.dumps(report, indent=2, default=float) + "\n",
-                                       encoding="utf-8")
-        return
-    # a held-out dataset's clips are all in its heldout split: here they are trained on
-    clips = [replace(c, split="train") for c in load_clips(args.dataset, workers=2)]
-    _, rep = train_evidence([clips], cfg, folds=args.folds)
-    report = {"dataset": shown_path(args.dataset, ROOT), "scorer": "pain evidence",
-              "config": asdict(cfg), "folds": rep["folds"], "pooled": rep["folds_pooled"],
-              "seconds": round(time.perf_counter() - t0)}
-    m = report["pooled"]
-    print(f"pain evidence, out-of-fold over {args.folds} folds: pain ROC-AUC "
-          f"{m['roc_auc']:.3f}, F1 {m['f1']:.3f}, non-pain frames < 0.5 "
-          f"{100 * m['non_pain_below']:.1f} %")
-    for f in rep["folds"]:
-        print(f"  fold {f['fold']}: ROC-AUC {f['metrics']['roc_auc']:.3f} "
-              f"({', '.join(f['test_subjects'])})")
+    else:
+        # a held-out dataset's clips are all in its heldout split: here they are trained on
+        clips = [replace(c, split="train") for c in load_clips(args.dataset, workers=2)]
+        _, rep = train_evidence([clips], cfg, folds=args.folds)
+        report = {"dataset": shown_path(args.dataset, ROOT), "scorer": "pain evidence",
+                  "config": asdict(cfg), "folds": rep["folds"], "pooled": rep["folds_pooled"],
+                  "seconds": round(time.perf_counter() - t0)}
+        m = report["pooled"]
+        print(f"pain evidence, out-of-fold over {args.folds} folds: pain ROC-AUC "
+              f"{m['roc_auc']:.3f}, F1 {m['f1']:.3f}, non-pain frames < 0.5 "
+              f"{100 * m['non_pain_below']:.1f} %")
+        for f in rep["folds"]:
+            print(f"  fold {f['fold']}: ROC-AUC {f['metrics']['roc_auc']:.3f} "
+                  f"({', '.join(f['test_subjects'])})")
     if args.json:
-        Path(args.json).write_text(json.dumps(report, indent=2, default=float) + "\n",
-                                   encoding="utf-8")
-
+        _write_json(args.json, report)
 
 if __name__ == "__main__":
     main()

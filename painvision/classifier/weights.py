@@ -60,7 +60,9 @@ def load_weights(path: str | os.PathLike[str]) -> tuple[dict, dict[str, torch.Te
                 f"refusing to load {p}: it holds a Python object that would run code when "
                 f"loaded ({code[1]}); painvision weights are tensors and JSON only: do not "
                 "use this file") from None
-        if p.read_bytes()[:4096].lstrip()[:1] == b"{":  # JSON: the combined scorer's
+        with open(p, "rb") as fh:  # the start only: a damaged file may be large
+            head = fh.read(4096)
+        if head.lstrip()[:1] == b"{":  # JSON: the combined scorer's
             raise WeightsError(
                 f"cannot load weights {p}: it is a JSON file, as the pain evidence of the "
                 "combined scorer is (--scorer combined --weights); the model's weights are "
