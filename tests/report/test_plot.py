@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import cv2
 import numpy as np
 
 from painvision.live.alerts import AlertPolicy
 from painvision.report.plot import COLORS, plot_png, write_plot
-from painvision.report.timeline import Timeline
+from painvision.report.timeline import Span, Timeline
 from painvision.types import AU_NAMES
 
 
@@ -68,3 +70,53 @@ def test_pain_prob_has_its_own_scale_on_the_right_in_its_colour():
     no_prob = Timeline._scored(tl.t, tl.pspi, tl.aus, None, tl.face, np.ones(tl.t.size, bool),
                                AlertPolicy(), "clip.mp4", {})
     assert marks(no_prob) == 0
+
+
+def test_every_kind_of_stretch_is_drawn_and_in_the_legend_inside_the_picture():
+    """A night's log can have all of them: each kind of stretch is shaded where it is, and
+    its legend entry (the last one, camera lost, included) is inside the picture, not cut
+    off at its right edge."""
+    tl = _timeline()
+    t = tl.t
+    tl = dataclasses.replace(tl, pose_ok=~((t > 5) & (t < 9)), unreadable=(t > 10) & (t < 13),
+                             calibrating=t < 3, camera_lost=[Span(52, 55)])
+    img = cv2.imdecode(np.frombuffer(plot_png(tl), np.uint8), 1)
+    assert img.shape == (620, 1000, 3)
+
+    def blend(color, alpha):
+        return "#" + "".join(f"{int(v):02x}" for v in
+                             np.array([255] * 3) * (1 - alpha) + _bgr(color)[::-1] * alpha)
+
+    def col(ts):
+        x = int(1000 * (0.07 + 0.855 * ts / 59.9))
+        return slice(x - 3, x + 3)
+
+    assert _share(img, blend(COLORS["camera"], 0.45), col(53.5)) > 0.2
+    assert _share(img, blend(COLORS["calibrating"], 0.35), col(1.5)) > 0.2
+    for ts in (7, 11.5):  # hatched: some of the hatch's grey, most of it white
+        sub = img[80:570, col(ts)].reshape(-1, 3).astype(int)
+        assert 0.05 < float((np.abs(sub - _bgr(COLORS["pose"])).sum(axis=1) < 60).mean()) < 0.6
+    legend = img[20:68].reshape(-1, 3).astype(int)  # the band between the title and the axes
+    for color, alpha in ((COLORS["camera"], 0.6), (COLORS["calibrating"], 0.5),
+                         (COLORS["no_face"], 0.4)):
+        swatch = _bgr(blend(color, alpha))
+        assert (np.abs(legend - swatch).sum(axis=1) < 12).sum() > 50, color
+
+
+def test_png_encoding_round_trips_exactly_through_two_decoders():
+    """The plot's own PNG writer: OpenCV and Pillow both read back every pixel."""
+    import io
+
+    from PIL import Image
+
+    from painvision.report.plot import _png
+
+    rng = np.random.default_rng(0)
+    rgb = rng.integers(0, 256, (37, 53, 3), dtype=np.uint8)
+    rgb[:10] = (255, 255, 255)  # flat rows too, as in a plot
+    data = _png(rgb)
+    assert np.array_equal(cv2.imdecode(np.frombuffer(data, np.uint8), 1)[..., ::-1], rgb)
+    with Image.open(io.BytesIO(data)) as img:
+        img.load()
+        assert img.mode == "RGB"
+        assert np.array_equal(np.asarray(img), rgb)
