@@ -7,10 +7,17 @@ shared), start-up included, and checks that every CSV is byte for byte the one
 ``--jobs 1`` wrote.
 
     python scripts/jobs_throughput.py [--video V] [--copies 4] [--loops K] [--jobs 2]
-        [--repeats 2] [--json OUT]
+        [--repeats 2] [--floor [--pin]] [--json OUT]
 
 ``--loops K`` makes each copy the video played K times over (longer videos, so that the
 start-up every run pays, about a second, weighs less).
+
+``--floor`` also measures what the machine allows: the bare floor of ``bench latency``
+(OpenCV decoding, ``cv2.cvtColor``, MediaPipe's face mesh; nothing of this project on the
+path) over the same copies, in one process and split over N processes, alternating with
+the runs above (``--pin``: each of its processes on a core of its own). Its ratio is given
+for the loops alone (start-up left out, so no start-up or project code can lower it) and
+for the whole processes.
 """
 
 from __future__ import annotations
@@ -45,6 +52,38 @@ def run(folder: Path, out: Path, jobs: int) -> float:
     return took
 
 
+def floor_worker(videos: list[str], core: int | None) -> None:
+    """The bare floor over ``videos`` one after the other (on ``core`` alone, if given);
+    prints the loops' seconds."""
+    import cv2
+
+    if core is not None:
+        os.sched_setaffinity(0, {core})
+
+    from painvision.bench.latency import bare_floor
+
+    cv2.setNumThreads(1)  # as analyze does
+    took = sum(bare_floor(v)[0] for v in videos)
+    print(f"{took:.4f}")
+
+
+def run_floor(videos: list[Path], jobs: int, pin: bool) -> tuple[float, float]:
+    """The bare floor over ``videos`` split over ``jobs`` processes (with ``pin``, each on
+    a core of its own): (seconds of the longest worker's loops, of the whole processes)."""
+    shares = [videos[k::jobs] for k in range(jobs)]
+    cores = sorted(os.sched_getaffinity(0))
+    start = time.perf_counter()
+    procs = [subprocess.Popen([sys.executable, __file__, "--floor-worker", *map(str, share)]
+                              + (["--floor-core", str(cores[k % len(cores)])] if pin else []),
+                              stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+             for k, share in enumerate(shares)]
+    outs = [p.communicate()[0] for p in procs]
+    took = time.perf_counter() - start
+    if any(p.returncode for p in procs):
+        sys.exit("the bare floor failed")
+    return max(float(o) for o in outs), took
+
+
 def loop_copy(src: Path, out: Path, loops: int) -> None:
     if loops == 1:
         shutil.copy(src, out)
@@ -59,8 +98,17 @@ def main() -> None:
     ap.add_argument("--loops", type=int, default=1)
     ap.add_argument("--jobs", type=int, nargs="+", default=[2])
     ap.add_argument("--repeats", type=int, default=2)
+    ap.add_argument("--floor", action="store_true",
+                    help="also the bare OpenCV + MediaPipe floor in 1 and N processes")
+    ap.add_argument("--pin", action="store_true",
+                    help="the floor's processes each on a core of its own")
     ap.add_argument("--json", type=Path)
+    ap.add_argument("--floor-worker", nargs="+", help=argparse.SUPPRESS)
+    ap.add_argument("--floor-core", type=int, help=argparse.SUPPRESS)
     args = ap.parse_args()
+    if args.floor_worker:
+        floor_worker(args.floor_worker, args.floor_core)
+        return
     with tempfile.TemporaryDirectory(prefix="painvision-jobs-") as tmp:
         folder = Path(tmp) / "videos"
         folder.mkdir()
@@ -70,9 +118,16 @@ def main() -> None:
                         folder / f"{args.video.stem}_{k}.mp4")
         counts = [1, *[j for j in args.jobs if j != 1]]
         best = {j: float("inf") for j in counts}
+        copies = sorted(folder.glob("*.mp4"))
+        floor_loops = {j: float("inf") for j in counts}
+        floor_whole = {j: float("inf") for j in counts}
         for _ in range(args.repeats):
             for j in counts:
                 best[j] = min(best[j], run(folder, Path(tmp) / f"out{j}", j))
+                if args.floor:
+                    loops_s, whole_s = run_floor(copies, j, args.pin)
+                    floor_loops[j] = min(floor_loops[j], loops_s)
+                    floor_whole[j] = min(floor_whole[j], whole_s)
         identical = all(
             (Path(tmp) / f"out{j}" / f.name).read_bytes() == f.read_bytes()
             for j in counts[1:] for f in (Path(tmp) / "out1").glob("*.csv"))
@@ -84,6 +139,15 @@ def main() -> None:
         "videos_per_minute": {str(j): per_min[j] for j in counts},
         "throughput_over_jobs_1": {str(j): round(per_min[j] / per_min[1], 3) for j in counts},
         "csv_identical_to_jobs_1": identical, "cpus": os.cpu_count(),
+        **({"bare_floor": {
+            "pinned_to_cores": args.pin,
+            "seconds_loops": {str(j): round(floor_loops[j], 2) for j in counts},
+            "seconds_processes": {str(j): round(floor_whole[j], 2) for j in counts},
+            "throughput_over_1_process_loops": {
+                str(j): round(floor_loops[1] / floor_loops[j], 3) for j in counts},
+            "throughput_over_1_process_processes": {
+                str(j): round(floor_whole[1] / floor_whole[j], 3) for j in counts},
+        }} if args.floor else {}),
         "machine": platform.machine(),
     }
     print(f"{args.copies} copies of {args.video.name} (played {args.loops}x), "
@@ -93,6 +157,12 @@ def main() -> None:
         print(f"  --jobs {j}: {best[j]:.2f} s, {per_min[j]:.1f} videos/min, "
               f"{per_min[j] / per_min[1]:.2f}x --jobs 1")
     print(f"  CSVs identical to --jobs 1: {identical}")
+    if args.floor:
+        for j in counts[1:]:
+            print(f"  bare floor (OpenCV + MediaPipe) in {j} processes: "
+                  f"{floor_loops[1] / floor_loops[j]:.2f}x one process, its loops alone "
+                  f"({floor_loops[1]:.2f} s against {floor_loops[j]:.2f} s); "
+                  f"{floor_whole[1] / floor_whole[j]:.2f}x with their start-up")
     if args.json:
         args.json.write_text(json.dumps(report, indent=2) + "\n")
 

@@ -40,7 +40,8 @@ import numpy as np
 from painvision._version import __version__
 from painvision.errors import InputError
 
-__all__ = ["encode_size", "latency_markdown", "parse_sizes", "pspi_agreement", "run_latency"]
+__all__ = ["bare_floor", "encode_size", "latency_markdown", "parse_sizes", "pspi_agreement",
+           "run_latency"]
 
 
 def _stats(ms: list[float] | np.ndarray) -> dict[str, float]:
@@ -89,7 +90,7 @@ def encode_size(video: str | os.PathLike[str], size: str, folder: Path) -> Path:
     return out
 
 
-def _bare_floor(video: str, limit: int | None = None
+def bare_floor(video: str, limit: int | None = None
                 ) -> tuple[float, int, dict[str, list[float]]]:
     """OpenCV + MediaPipe alone, one after the other (imports nothing of this project),
     over the whole video or its first ``limit`` frames."""
@@ -158,7 +159,7 @@ def measure_video(video: str, device: str = "auto", weights: str | None = None,
     # Warm-up: page the video in, start MediaPipe once.
     for _ in FrameReader(video):
         pass
-    _bare_floor(video, limit=10)
+    bare_floor(video, limit=10)
 
     floor_s = front_s = pipe_s = np.inf
     floor_stages: dict[str, list[float]] = {}
@@ -170,7 +171,7 @@ def measure_video(video: str, device: str = "auto", weights: str | None = None,
         # CLI runs it): the faster counts.
         for threads in (default_threads, 1):
             cv2.setNumThreads(threads)
-            took, n, st = _bare_floor(video)
+            took, n, st = bare_floor(video)
             if took < floor_s:
                 floor_s, floor_stages, floor_threads = took, st, threads
         cv2.setNumThreads(1)  # as painvision's CLI runs
