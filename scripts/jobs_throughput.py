@@ -15,9 +15,9 @@ start-up every run pays, about a second, weighs less).
 ``--floor`` also measures what the machine allows: the bare floor of ``bench latency``
 (OpenCV decoding, ``cv2.cvtColor``, MediaPipe's face mesh; nothing of this project on the
 path) over the same copies, in one process and split over N processes, alternating with
-the runs above (``--pin``: each of its processes on a core of its own). Its ratio is given
-for the loops alone (start-up left out, so no start-up or project code can lower it) and
-for the whole processes.
+the runs above (``--pin``: each of its processes on a core of its own, the single process
+too, so that its baseline is one core). Its ratio is given for the loops alone (start-up
+left out, so no start-up or project code can lower it) and for the whole processes.
 """
 
 from __future__ import annotations
@@ -70,18 +70,19 @@ def floor_worker(videos: list[str], core: int | None) -> None:
 def run_floor(videos: list[Path], jobs: int, pin: bool) -> tuple[float, float]:
     """The bare floor over ``videos`` split over ``jobs`` processes (with ``pin``, each on
     a core of its own): (seconds of the longest worker's loops, of the whole processes)."""
-    shares = [videos[k::jobs] for k in range(jobs)]
+    shares = [share for share in (videos[k::jobs] for k in range(jobs)) if share]
     cores = sorted(os.sched_getaffinity(0))
     start = time.perf_counter()
     procs = [subprocess.Popen([sys.executable, __file__, "--floor-worker", *map(str, share)]
                               + (["--floor-core", str(cores[k % len(cores)])] if pin else []),
-                              stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
              for k, share in enumerate(shares)]
-    outs = [p.communicate()[0] for p in procs]
+    outs = [p.communicate() for p in procs]
     took = time.perf_counter() - start
-    if any(p.returncode for p in procs):
-        sys.exit("the bare floor failed")
-    return max(float(o) for o in outs), took
+    for p, (_, err) in zip(procs, outs, strict=True):
+        if p.returncode:
+            sys.exit(f"the bare floor failed: {err.strip().splitlines()[-1:]}")
+    return max(float(out) for out, _ in outs), took
 
 
 def loop_copy(src: Path, out: Path, loops: int) -> None:

@@ -84,7 +84,8 @@ def main() -> None:
     # each round's runs are next to each other, so their ratio is free of the load's drift
     # over the whole measurement: its median, with its quartiles for the spread
     paired = [p / a - 1 for a, p in zip(times["analyze"], times["plot_report"], strict=True)]
-    quartiles = statistics.quantiles(paired, n=4) if len(paired) > 1 else paired * 3
+    quartiles = (statistics.quantiles(paired, n=4, method="inclusive") if len(paired) > 1
+                 else paired * 3)
     cpu_med = {k: statistics.median(v) for k, v in cpus.items()}
     report = {
         "video": str(args.video.resolve().relative_to(ROOT)) if args.video.resolve().is_relative_to(
@@ -112,13 +113,13 @@ def main() -> None:
     ok_plot = max(report["plot_report_added"], statistics.median(paired)) <= 0.05
     ok_overlay = report["overlay_speed_vs_analyze"] >= 0.5
     print(f"analyze {med['analyze']:.2f} s, --plot --report {med['plot_report']:.2f} s "
-          f"(+{100 * report['plot_report_added']:.1f} %; round by round +"
-          f"{100 * statistics.median(paired):.1f} %, quartiles {100 * quartiles[0]:+.1f} to "
+          f"({100 * report['plot_report_added']:+.1f} %; round by round "
+          f"{100 * statistics.median(paired):+.1f} %, quartiles {100 * quartiles[0]:+.1f} to "
           f"{100 * quartiles[2]:+.1f} %; target <= 5 % by both: "
           f"{'ok' if ok_plot else 'MISSED'}), --overlay {med['overlay']:.2f} s "
           f"(speed {report['overlay_speed_vs_analyze']:.2f}x of analyze, target >= 0.5x: "
-          f"{'ok' if ok_overlay else 'MISSED'}). CPU time: +"
-          f"{100 * report['plot_report_added_cpu']:.1f} % and "
+          f"{'ok' if ok_overlay else 'MISSED'}). CPU time: "
+          f"{100 * report['plot_report_added_cpu']:+.1f} % and "
           f"{report['overlay_speed_vs_analyze_cpu']:.2f}x; load average {load_before[0]:.2f} -> "
           f"{load_after[0]:.2f} on {os.cpu_count()} CPUs")
     if args.json:

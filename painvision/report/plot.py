@@ -100,7 +100,7 @@ def plot_png(tl: Timeline, *, dpi: int = 100) -> bytes:
             return v
 
     # fixed margins: constrained layout would cost a third of the drawing time
-    fig = Figure(figsize=(10, 6.2), dpi=dpi)
+    fig = Figure(figsize=(10, 6.2), dpi=dpi, facecolor="white")  # opaque, whatever the rc
     gs = fig.add_gridspec(2, 1, height_ratios=[3, 2], left=0.07, right=0.925, top=0.885,
                           bottom=0.085, hspace=0.2)
     ax = fig.add_subplot(gs[0])
@@ -186,9 +186,9 @@ def plot_png(tl: Timeline, *, dpi: int = 100) -> bytes:
                              label="learning the neutral face"))
     if tl.camera_lost:
         handles.append(Patch(color=COLORS["camera"], alpha=0.6, label="camera lost"))
-    # one row; two once there are more than fit across (a night's log: camera lost, the
-    # neutral being learned, unreadable stretches)
-    ncol = len(handles) if len(handles) <= 6 else -(-len(handles) // 2)
+    # one row up to five entries (an analysis), two beyond (a night's log: camera lost, the
+    # neutral being learned, unreadable stretches): six of the longest run past the edge
+    ncol = len(handles) if len(handles) <= 5 else -(-len(handles) // 2)
     ax.legend(handles=handles, loc="lower left", bbox_to_anchor=(0, 1.01), ncol=ncol,
               frameon=False, fontsize=8.5, handlelength=1.8, borderaxespad=0, columnspacing=1.2)
     ax.xaxis.set_visible(False)  # the panel below has the time axis
@@ -224,11 +224,12 @@ def plot_png(tl: Timeline, *, dpi: int = 100) -> bytes:
         parts_ax.set_xlim(x[0], X(float(t[-1])) if not clock else x[-1])
     canvas = FigureCanvasAgg(fig)
     canvas.draw()
-    return _png(np.asarray(canvas.buffer_rgba())[..., :3])  # the figure is opaque
+    return _png(np.asarray(canvas.buffer_rgba())[..., :3], dpi)  # the figure is opaque
 
 
-def _png(rgb: np.ndarray) -> bytes:
-    """An RGB image (H x W x 3, uint8) as PNG bytes, rows unfiltered, zlib level 1.
+def _png(rgb: np.ndarray, dpi: float | None = None) -> bytes:
+    """An RGB image (H x W x 3, uint8) as PNG bytes, rows unfiltered, zlib level 1, with
+    its resolution (``dpi``) recorded if given.
 
     A plot is mostly flat colour, which deflate packs as well without PNG's row filters:
     the same size as libpng's or Pillow's PNG at level 1, in a third of the time (3 ms
@@ -243,7 +244,9 @@ def _png(rgb: np.ndarray) -> bytes:
                 + struct.pack(">I", zlib.crc32(kind + data)))
 
     header = struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0)  # 8-bit RGB, not interlaced
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header)
+    per_metre = b"" if dpi is None else chunk(
+        b"pHYs", struct.pack(">IIB", *[round(dpi / 0.0254)] * 2, 1))  # unit: the metre
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + per_metre
             + chunk(b"IDAT", zlib.compress(rows.tobytes(), 1)) + chunk(b"IEND", b""))
 
 
