@@ -18,6 +18,12 @@ path) over the same copies, in one process and split over N processes, alternati
 the runs above (``--pin``: each of its processes on a core of its own, the single process
 too, so that its baseline is one core). Its ratio is given for the loops alone (start-up
 left out, so no start-up or project code can lower it) and for the whole processes.
+
+``--startup`` also runs ``--jobs 1`` on one copy, and splits the time of a run into what
+every run pays once (start-up and exit) and what each video adds. With those, a run over
+the copies in N processes cannot beat (once + copies x video) / (once + ceil(copies / N) x
+video) however well the cores scale; the bare floor's own start-up (Python, importing
+OpenCV and MediaPipe's face mesh, and exiting) is timed beside it.
 """
 
 from __future__ import annotations
@@ -85,6 +91,14 @@ def run_floor(videos: list[Path], jobs: int, pin: bool) -> tuple[float, float]:
     return max(float(out) for out, _ in outs), took
 
 
+def bare_startup() -> float:
+    """Seconds for a Python that imports OpenCV and MediaPipe's face mesh, then exits."""
+    start = time.perf_counter()
+    subprocess.run([sys.executable, "-c", "import cv2; from mediapipe.python.solutions "
+                    "import face_mesh"], check=True, capture_output=True)
+    return time.perf_counter() - start
+
+
 def loop_copy(src: Path, out: Path, loops: int) -> None:
     if loops == 1:
         shutil.copy(src, out)
@@ -103,6 +117,8 @@ def main() -> None:
                     help="also the bare OpenCV + MediaPipe floor in 1 and N processes")
     ap.add_argument("--pin", action="store_true",
                     help="the floor's processes each on a core of its own")
+    ap.add_argument("--startup", action="store_true",
+                    help="also split a run's time into start-up and per video")
     ap.add_argument("--json", type=Path)
     ap.add_argument("--floor-worker", nargs="+", help=argparse.SUPPRESS)
     ap.add_argument("--floor-core", type=int, help=argparse.SUPPRESS)
@@ -122,7 +138,14 @@ def main() -> None:
         copies = sorted(folder.glob("*.mp4"))
         floor_loops = {j: float("inf") for j in counts}
         floor_whole = {j: float("inf") for j in counts}
+        one = Path(tmp) / "one"
+        one.mkdir()
+        shutil.copy(copies[0], one / copies[0].name)
+        single = bare = float("inf")
         for _ in range(args.repeats):
+            if args.startup:
+                single = min(single, run(one, Path(tmp) / "out_one", 1))
+                bare = min(bare, bare_startup())
             for j in counts:
                 best[j] = min(best[j], run(folder, Path(tmp) / f"out{j}", j))
                 if args.floor:
@@ -151,6 +174,17 @@ def main() -> None:
         }} if args.floor else {}),
         "machine": platform.machine(),
     }
+    if args.startup and args.copies > 1:
+        once = (args.copies * single - best[1]) / (args.copies - 1)
+        per_video = (best[1] - single) / (args.copies - 1)
+        report["startup"] = {
+            "seconds_one_copy": round(single, 2), "seconds_once_per_run": round(once, 2),
+            "seconds_per_video": round(per_video, 2),
+            "bare_python_opencv_mediapipe_import_and_exit": round(bare, 2),
+            "ceiling_with_perfect_scaling": {
+                str(j): round((once + args.copies * per_video)
+                              / (once + -(-args.copies // j) * per_video), 3) for j in counts},
+        }
     print(f"{args.copies} copies of {args.video.name} (played {args.loops}x), "
           f"{os.cpu_count()} CPUs, best of "
           f"{args.repeats}:")
@@ -164,6 +198,14 @@ def main() -> None:
                   f"{floor_loops[1] / floor_loops[j]:.2f}x one process, its loops alone "
                   f"({floor_loops[1]:.2f} s against {floor_loops[j]:.2f} s); "
                   f"{floor_whole[1] / floor_whole[j]:.2f}x with their start-up")
+    if "startup" in report:
+        st = report["startup"]
+        ceiling = st["ceiling_with_perfect_scaling"]
+        print(f"  every run pays {st['seconds_once_per_run']:.2f} s once (the bare import and "
+              f"exit alone: {bare:.2f} s), each video {st['seconds_per_video']:.2f} s: "
+              + ", ".join(f"--jobs {j} could give at most {ceiling[str(j)]:.2f}x"
+                          for j in counts[1:])
+              + " if the cores scaled perfectly")
     if args.json:
         args.json.write_text(json.dumps(report, indent=2) + "\n")
 
