@@ -111,14 +111,15 @@ def plot_png(tl: Timeline, *, dpi: int = 100) -> bytes:
     alarms = [a for e in tl.episodes for a in e.alarms]
     calibrating = ([] if tl.calibrating is None
                    else spans_of(t, tl.calibrating & tl.face, max_step))
+    no_face = tl.no_face(max_step)
+    pose_flagged = tl.pose_flagged(max_step)
+    unreadable = tl.unreadable_spans(max_step)
     # each kind of stretch is one artist per panel, from the bottom to the top of it
     bands = [
         (alarms, dict(facecolors=COLORS["episode"], alpha=0.16)),
-        (tl.no_face(max_step), dict(facecolors=COLORS["no_face"], alpha=0.28)),
-        (tl.pose_flagged(max_step), dict(facecolors="none", edgecolors=COLORS["pose"],
-                                         hatch="////")),
-        (tl.unreadable_spans(max_step), dict(facecolors="none", edgecolors=COLORS["pose"],
-                                             hatch="\\\\")),
+        (no_face, dict(facecolors=COLORS["no_face"], alpha=0.28)),
+        (pose_flagged, dict(facecolors="none", edgecolors=COLORS["pose"], hatch="////")),
+        (unreadable, dict(facecolors="none", edgecolors=COLORS["pose"], hatch="\\\\")),
         (calibrating, dict(facecolors=COLORS["calibrating"], alpha=0.35)),
         (tl.camera_lost, dict(facecolors=COLORS["camera"], alpha=0.45)),
     ]
@@ -173,12 +174,12 @@ def plot_png(tl: Timeline, *, dpi: int = 100) -> bytes:
         ax.text(1.058, 0.5, "pain_prob (0–1)", transform=ax.transAxes, rotation=90,
                 ha="center", va="center", color=COLORS["pain_prob"], fontsize=10)
         handles.insert(1, Line2D([], [], color=COLORS["pain_prob"], lw=1.4, label="pain_prob"))
-    if tl.no_face(max_step):
+    if no_face:
         handles.append(Patch(color=COLORS["no_face"], alpha=0.4, label="no face"))
-    if tl.pose_flagged(max_step):
+    if pose_flagged:
         handles.append(Patch(facecolor="white", edgecolor=COLORS["pose"], hatch="////",
                              label="head turned: unscored"))
-    if tl.unreadable_spans(max_step):
+    if unreadable:
         handles.append(Patch(facecolor="white", edgecolor=COLORS["pose"], hatch="\\\\",
                              label="unreadable: unscored"))
     if calibrating:
