@@ -174,5 +174,6 @@ def evidence_ceiling(args: argparse.Namespace, t0: float) -> None:
     if args.json:
         _write_json(args.json, report)
 
+
 if __name__ == "__main__":
     main()

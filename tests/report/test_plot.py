@@ -31,6 +31,19 @@ def _timeline(pain: bool = True) -> Timeline:
                             "clip.mp4", {})
 
 
+def _blend(color, alpha):
+    """``color`` drawn with ``alpha`` over white, as a hex colour."""
+    return "#" + "".join(f"{int(v):02x}" for v in
+                         np.array([255] * 3) * (1 - alpha) + _bgr(color)[::-1] * alpha)
+
+
+def _col(ts):
+    """The columns around the time ``ts`` (s) of a 0-59.9 s timeline: the axes span
+    0.07-0.925 of the width."""
+    x = int(1000 * (0.07 + 0.855 * ts / 59.9))
+    return slice(x - 3, x + 3)
+
+
 def _share(img, color, cols):
     sub = img[80:570, cols].reshape(-1, 3).astype(int)  # the axes, not the legend above
     return float((np.abs(sub - _bgr(color)).sum(axis=1) < 12).mean())
@@ -41,20 +54,14 @@ def test_plot_shows_the_episode_where_it_is_and_no_face_where_it_is(tmp_path):
     path = write_plot(tl, tmp_path / "p.png")
     img = cv2.imread(str(path))
     assert img.shape == (620, 1000, 3)
-    # x of a time: the axes span 0.07-0.925 of the width over 0-59.9 s
-    def col(ts):
-        x = int(1000 * (0.07 + 0.855 * ts / 59.9))
-        return slice(x - 3, x + 3)
-    pale_red = (np.array([255, 255, 255]) * 0.84 + _bgr(COLORS["episode"])[::-1] * 0.16)
-    pale_red = "#" + "".join(f"{int(v):02x}" for v in pale_red)
-    assert _share(img, pale_red, col(30)) > 0.2          # inside the alarm
-    assert _share(img, pale_red, col(10)) < 0.01         # before it
-    grey = np.array([255, 255, 255]) * 0.72 + _bgr(COLORS["no_face"])[::-1] * 0.28
-    grey = "#" + "".join(f"{int(v):02x}" for v in grey)
-    assert _share(img, grey, col(47.5)) > 0.2            # no face
-    assert _share(img, grey, col(30)) < 0.01
+    pale_red = _blend(COLORS["episode"], 0.16)
+    assert _share(img, pale_red, _col(30)) > 0.2          # inside the alarm
+    assert _share(img, pale_red, _col(10)) < 0.01         # before it
+    grey = _blend(COLORS["no_face"], 0.28)
+    assert _share(img, grey, _col(47.5)) > 0.2            # no face
+    assert _share(img, grey, _col(30)) < 0.01
     quiet = cv2.imdecode(np.frombuffer(plot_png(_timeline(pain=False)), np.uint8), 1)
-    assert _share(quiet, pale_red, col(30)) < 0.01       # no episode, no shading
+    assert _share(quiet, pale_red, _col(30)) < 0.01       # no episode, no shading
 
 
 def test_pain_prob_has_its_own_scale_on_the_right_in_its_colour():
@@ -82,19 +89,10 @@ def test_every_kind_of_stretch_is_drawn_and_the_legend_stays_inside_the_picture(
                              calibrating=t < 3, camera_lost=[Span(52, 55)])
     img = cv2.imdecode(np.frombuffer(plot_png(tl), np.uint8), 1)
     assert img.shape == (620, 1000, 3)
-
-    def blend(color, alpha):
-        return "#" + "".join(f"{int(v):02x}" for v in
-                             np.array([255] * 3) * (1 - alpha) + _bgr(color)[::-1] * alpha)
-
-    def col(ts):
-        x = int(1000 * (0.07 + 0.855 * ts / 59.9))
-        return slice(x - 3, x + 3)
-
-    assert _share(img, blend(COLORS["camera"], 0.45), col(53.5)) > 0.2
-    assert _share(img, blend(COLORS["calibrating"], 0.35), col(1.5)) > 0.2
+    assert _share(img, _blend(COLORS["camera"], 0.45), _col(53.5)) > 0.2
+    assert _share(img, _blend(COLORS["calibrating"], 0.35), _col(1.5)) > 0.2
     for ts in (7, 11.5):  # hatched: some of the hatch's grey, most of it white
-        sub = img[80:570, col(ts)].reshape(-1, 3).astype(int)
+        sub = img[80:570, _col(ts)].reshape(-1, 3).astype(int)
         assert 0.05 < float((np.abs(sub - _bgr(COLORS["pose"])).sum(axis=1) < 60).mean()) < 0.6
 
     def edge_ink(img):  # dark pixels in the last columns of the band above the axes
