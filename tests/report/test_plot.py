@@ -127,3 +127,44 @@ def test_png_encoding_round_trips_exactly_through_two_decoders():
         img.load()
         assert img.mode == "RGB"
         assert np.array_equal(np.asarray(img), rgb)
+
+
+def test_legend_entries_sit_in_reading_order_above_the_axes_without_overlapping():
+    """The legend is laid out by hand (cheaper than ``Axes.legend``): every handle sits
+    just left of its label on the same line, no two entries overlap, all is above the axes
+    and inside the figure, in one row up to five entries and two beyond."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+    from matplotlib.lines import Line2D
+    from matplotlib.text import Text
+
+    from painvision.report.plot import _legend, _swatch
+
+    for n in (4, 8):
+        fig = Figure(figsize=(10, 6.2), dpi=100)
+        ax = fig.add_axes((0.07, 0.1, 0.855, 0.75))
+        handles = [Line2D([], [], label=f"line entry {i}") if i % 2 else
+                   _swatch(color="C0", hatch="//", label=f"a longer swatch entry {i}")
+                   for i in range(n)]
+        canvas = FigureCanvasAgg(fig)
+        renderer = canvas.get_renderer()
+        _legend(ax, handles, renderer, title="title")
+        canvas.draw()
+        texts = [a for a in fig.artists if isinstance(a, Text)]
+        labels = {t.get_text(): t.get_window_extent(renderer) for t in texts}
+        assert list(labels) == [h.get_label() for h in handles] + ["title"]
+        boxes = [labels[h.get_label()] for h in handles]
+        rows = sorted({round(b.y0) for b in boxes}, reverse=True)
+        assert len(rows) == (1 if n <= 5 else 2)
+        # reading order: left to right in a row, the first row on top
+        order = sorted(range(n), key=lambda i: (-round(boxes[i].y0), boxes[i].x0))
+        assert order == list(range(n))
+        for h, box in zip(handles, boxes, strict=True):
+            hb = h.get_window_extent(renderer)
+            assert hb.x1 < box.x0 < hb.x1 + 15  # the handle, then its label
+            assert abs((hb.y0 + hb.y1) / 2 - (box.y0 + box.y1) / 2) < 2
+            assert box.y0 > ax.bbox.y1 and box.x1 < fig.bbox.x1 and box.y1 < fig.bbox.y1
+        for i, a in enumerate(boxes):
+            for b in boxes[i + 1:]:
+                assert not a.overlaps(b)
+        assert labels["title"].y0 > max(b.y1 for b in boxes)
