@@ -247,8 +247,6 @@ def _analyze_one(video: Path, out: Path, kwargs: dict) -> tuple:
     visuals = kwargs.pop("visuals", None)  # --plot/--overlay/--report: painvision.report
     fhir = kwargs.pop("fhir", None)  # --fhir: painvision.report.outputs.FhirExport
     try:
-        if visuals:
-            visuals.prepare()
         analysis = analyze_video(video, **kwargs)
     except PainVisionError as exc:
         return _failed(video, str(exc))

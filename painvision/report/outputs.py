@@ -48,13 +48,6 @@ class Visuals:
         return tuple(s for on, s in ((self.plot, ".png"), (self.overlay, ".overlay.mp4"),
                                      (self.report, ".html")) if on)
 
-    def prepare(self) -> None:
-        """Before the video is read: start loading matplotlib in the background."""
-        if self.plot or self.report:
-            from painvision.report.plot import warm_up
-
-            warm_up()
-
     def write(self, analysis, video: str | os.PathLike[str], out: str | os.PathLike[str],
               stem: str | None = None) -> list[Path]:
         """Write the chosen files for ``analysis`` of ``video`` into ``out``.
