@@ -206,7 +206,7 @@ def _swatch(**style):
 def _legend(ax, handles: list, renderer, *, title: str | None = None) -> None:
     """The legend above ``ax``, from its left edge: each handle (a ``Line2D`` or a
     ``_swatch``, placed here) with its label, five a row at most (a night's log has up to
-    eight: camera lost, the neutral being learned, unreadable stretches), in reading order,
+    ten: camera lost, the neutral being learned, unreadable stretches), in reading order,
     under ``title`` if given.
 
     Plain artists on the figure: ``Axes.legend`` laid the same entries out in its general
@@ -216,6 +216,8 @@ def _legend(ax, handles: list, renderer, *, title: str | None = None) -> None:
     from matplotlib.text import Text
     from matplotlib.transforms import IdentityTransform
 
+    if not handles:
+        return
     fig = ax.get_figure()
     prop = FontProperties(size=_LEGEND_PT)
     em = _LEGEND_PT * fig.dpi / 72  # pixels

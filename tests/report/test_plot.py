@@ -127,6 +127,9 @@ def test_png_encoding_round_trips_exactly_through_two_decoders():
         img.load()
         assert img.mode == "RGB"
         assert np.array_equal(np.asarray(img), rgb)
+    # as plot_png passes it: a view of the canvas's RGBA buffer, not contiguous
+    rgba = np.concatenate([rgb, np.full((37, 53, 1), 255, np.uint8)], axis=2)
+    assert _png(rgba[..., :3]) == data
 
 
 def test_legend_entries_sit_in_reading_order_above_the_axes_without_overlapping():
@@ -140,7 +143,7 @@ def test_legend_entries_sit_in_reading_order_above_the_axes_without_overlapping(
 
     from painvision.report.plot import _legend, _swatch
 
-    for n in (4, 8):
+    for n in (4, 5, 6, 8):
         fig = Figure(figsize=(10, 6.2), dpi=100)
         ax = fig.add_axes((0.07, 0.1, 0.855, 0.75))
         handles = [Line2D([], [], label=f"line entry {i}") if i % 2 else
