@@ -14,7 +14,8 @@ setup: $(STAMP)
 # (`pip install painvision`, no PyTorch) is checked by scripts/slim_install.py in CI.
 # Then painvision is byte-compiled, as installing a wheel does: where PYTHONDONTWRITEBYTECODE
 # is set (containers often set it) the editable install would otherwise compile its modules
-# afresh in every run, about 40 ms of each `painvision analyze`.
+# afresh in every run, about 40 ms of each `painvision analyze` (a module edited since is
+# compiled afresh again until `python -m compileall painvision` is run once more).
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
