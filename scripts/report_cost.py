@@ -5,10 +5,10 @@ bundled sample: plain ``analyze``, ``analyze --plot --report`` and ``analyze --o
 interleaved (A B C C B A ...) so that a change in the machine's load hits all three alike,
 and reports the medians as ratios. The cost of ``--plot --report`` is judged round by
 round: each round's two runs are seconds apart, so their ratio is free of the machine's
-drift over the whole measurement (here its speed wanders by 15 % from one ten rounds to the
-next, which moves the ratio of the two medians by as much as the cost itself). Its median
-comes with a 95 % bootstrap interval: single runs vary by more than the cost, so it takes
-many rounds to tell the cost from the noise.
+drift over the whole measurement (here the medians of ten rounds range over a fifth and
+more within one run, which moves the ratio of the two medians by as much as the cost).
+Its median comes with a 95 % bootstrap interval: single runs vary by more than the cost,
+so it takes many rounds to tell the cost from the noise.
 Targets (issue #14): ``--plot --report`` adds at most 5 % to analyze's time; ``--overlay``
 runs at no less than 0.5x the speed of plain analyze.
 
