@@ -99,6 +99,9 @@ def keys_in(outbox: Path, delivered: bool | None = None) -> list[tuple[str, str]
     if not outbox.exists():
         return []
     with sqlite3.connect(outbox) as db:
+        if db.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'outbox'"
+                      ).fetchone() is None:
+            return []  # the file is made before its table: the watch is still starting
         q = "SELECT key, type FROM outbox"
         if delivered is not None:
             q += " WHERE delivered IS " + ("NOT NULL" if delivered else "NULL")
